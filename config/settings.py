@@ -1,0 +1,257 @@
+"""Settings for dhis2sync, read from the environment (or a `.env` file) with django-environ.
+
+Production (DEBUG=False) refuses to start without a real SECRET_KEY and ENCRYPTION_KEYS, because
+a made-up key would silently make every stored DHIS2 credential unreadable after a restart.
+Development (DEBUG=True) generates both once into `.local/dev-keys.json` and says so.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG: bool = env.bool("DEBUG", default=False)
+
+_HOW_TO_SECRET = (
+    "Generate one with: python -c 'from django.core.management.utils import "
+    "get_random_secret_key as k; print(k())' and set SECRET_KEY in the environment or .env."
+)
+_HOW_TO_FERNET = (
+    "Generate one with: python -c 'from cryptography.fernet import Fernet; "
+    "print(Fernet.generate_key().decode())' and set ENCRYPTION_KEYS in the environment or .env "
+    "(comma-separated; the first key encrypts, all keys decrypt)."
+)
+
+
+def _development_keys() -> dict[str, str]:
+    """Create (once) and return the local development keys, announcing it on stderr."""
+    path = BASE_DIR / ".local" / "dev-keys.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keys = {
+        "SECRET_KEY": get_random_secret_key(),
+        "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    path.write_text(json.dumps(keys, indent=2))
+    path.chmod(0o600)
+    print(
+        f"dhis2sync: generated development SECRET_KEY and ENCRYPTION_KEYS in {path.name} "
+        "(under .local/). Keep that file: stored DHIS2 credentials are encrypted with it.",
+        file=sys.stderr,
+    )
+    return keys
+
+
+SECRET_KEY: str = env.str("SECRET_KEY", default="")
+ENCRYPTION_KEYS: list[str] = env.list("ENCRYPTION_KEYS", default=[])
+if not SECRET_KEY or not ENCRYPTION_KEYS:
+    if not DEBUG:
+        missing = [
+            name
+            for name, value in (("SECRET_KEY", SECRET_KEY), ("ENCRYPTION_KEYS", ENCRYPTION_KEYS))
+            if not value
+        ]
+        hints = []
+        if not SECRET_KEY:
+            hints.append(_HOW_TO_SECRET)
+        if not ENCRYPTION_KEYS:
+            hints.append(_HOW_TO_FERNET)
+        raise ImproperlyConfigured(
+            f"{' and '.join(missing)} must be set when DEBUG is off. "
+            + " ".join(hints)
+            + " For local development set DEBUG=true and keys are generated for you."
+        )
+    _dev = _development_keys()
+    SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]
+    ENCRYPTION_KEYS = ENCRYPTION_KEYS or [_dev["ENCRYPTION_KEYS"]]
+
+ALLOWED_HOSTS: list[str] = env.list(
+    "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "django_q",
+    "accounts",
+    "connections",
+    "jobs",
+    "transfers",
+    "metadata_sync",
+    "completeness",
+    "tracker",
+    "simulator",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The ORM broker, the web server and the workers all write to one SQLite file. IMMEDIATE
+    # transactions plus a busy timeout and WAL make writers queue instead of failing with
+    # "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE: str = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Security (all on when DEBUG is off; `manage.py check --deploy` is clean) ---------------
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    if env.bool("BEHIND_TLS_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- E-mail ---------------------------------------------------------------------------------
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="dhis2sync@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ADMINS = [("Admin", a) for a in env.list("ADMIN_EMAILS", default=[])]
+SITE_URL: str = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# --- REST API -------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "dhis2sync API",
+    "DESCRIPTION": "Move data between DHIS2 instances: connections, runs, transfers and more.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Background jobs (django-q2) ------------------------------------------------------------
+# ORM broker by default so nothing but the database must run; set REDIS_URL to use Redis.
+# `timeout` (a run's wall-clock limit) stays below `retry` so a slow task is never handed to a
+# second worker while the first still runs; runs are never retried by the queue (max_attempts=1):
+# a failed run is resumed on purpose by a user, from its checkpoint.
+Q_TIMEOUT: int = env.int("Q_TIMEOUT", default=6 * 3600)
+Q_CLUSTER: dict = {
+    "name": "dhis2sync",
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": Q_TIMEOUT,
+    "retry": Q_TIMEOUT + 600,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 500,
+    "queue_limit": 50,
+    "catch_up": False,
+    "poll": env.float("Q_POLL", default=1.0),
+    "label": "Task queue",
+    "orm": "default",
+}
+if env.str("REDIS_URL", default=""):
+    Q_CLUSTER.pop("orm")
+    Q_CLUSTER["redis"] = env.str("REDIS_URL")
+
+# --- DHIS2 client and runs -----------------------------------------------------------------
+DHIS2_MAX_ATTEMPTS: int = env.int("DHIS2_MAX_ATTEMPTS", default=5)
+DHIS2_BACKOFF_BASE: float = env.float("DHIS2_BACKOFF_BASE", default=1.0)
+DHIS2_BACKOFF_MAX: float = env.float("DHIS2_BACKOFF_MAX", default=30.0)
+RUN_STALL_SECONDS: int = env.int("RUN_STALL_SECONDS", default=900)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # httpx logs every request line at INFO; URLs carry no secrets but are noisy.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}

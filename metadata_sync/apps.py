@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class MetadataSyncConfig(AppConfig):
+    name = "metadata_sync"

@@ -210,6 +210,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Move data between DHIS2 instances: connections, runs, transfers and more.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
 }
 

@@ -14,14 +14,16 @@ os.environ.setdefault(
     "jf-yG5Y4aG4vFC13Sg3C1iOBu2ikA6FLdwiEv33WYPo=,1q_YTatmaqfrdGebe9YDCAo0ejCz04oelu1Jf-2JwaQ=",
 )
 
-from .settings import *  # noqa: E402,F403
-from .settings import DATABASES, Q_CLUSTER  # noqa: E402
+from .settings import *  # noqa: F403
+from .settings import DATABASES, Q_CLUSTER
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC", "1") == "1", "poll": 0.2}
+(BASE_DIR / ".local").mkdir(exist_ok=True)  # noqa: F405
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
-        "TEST_SQLITE_PATH", str(BASE_DIR / ".local" / "test-db.sqlite3")  # noqa: F405
+        "TEST_SQLITE_PATH",
+        str(BASE_DIR / ".local" / "test-db.sqlite3"),  # noqa: F405
     )
 DHIS2_BACKOFF_BASE = 0.0
 DHIS2_BACKOFF_MAX = 0.0

@@ -1,6 +1,33 @@
 from django.contrib import admin
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from connections import views as connection_views
+from jobs import views as job_views
+
+admin.site.site_header = "dhis2sync administration"
+admin.site.site_title = "dhis2sync"
+admin.site.index_title = "Configuration"
+admin.site.site_url = "/"
 
 urlpatterns = [
+    path("", job_views.dashboard, name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("runs/", job_views.run_list, name="run-list"),
+    path("runs/<int:pk>/", job_views.run_detail, name="run-detail"),
+    path("runs/<int:pk>/poll/", job_views.run_poll, name="run-poll"),
+    path("runs/<int:pk>/cancel/", job_views.run_cancel, name="run-cancel"),
+    path("connections/", connection_views.connection_list, name="connections"),
+    path("connections/<int:pk>/test/", connection_views.instance_test, name="instance-test"),
+    path("transfers/", job_views.coming_soon, {"feature": "Transfers"}, name="transfers"),
+    path("metadata/", job_views.coming_soon, {"feature": "Metadata sync"}, name="metadata"),
+    path("completeness/", job_views.coming_soon, {"feature": "Completeness"}, name="completeness"),
+    path("tracker/", job_views.coming_soon, {"feature": "Tracker events"}, name="tracker"),
+    path("schedules/", job_views.coming_soon, {"feature": "Schedules"}, name="schedules"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include("config.api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

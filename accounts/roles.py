@@ -1,0 +1,50 @@
+"""The two team roles, defined once as role -> permission codenames.
+
+Every face (admin, pages, API) checks permission codenames, never group names, so a role is only
+this table: change it here and `sync_roles()` (run after every migrate) updates the groups.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+ADMIN = "Admin"
+OPERATOR = "Operator"
+ROLES = (ADMIN, OPERATOR)
+
+#: Apps whose models make up the product. Operators may view all of them.
+PROJECT_APPS = ("connections", "jobs", "transfers", "metadata_sync", "completeness", "tracker")
+
+#: What an operator may do beyond viewing: launch, watch and cancel runs, and test a connection
+#: (which uses a credential server-side but never reveals it).
+OPERATOR_EXTRA = (
+    "jobs.launch_run",
+    "jobs.cancel_run",
+    "connections.test_instance",
+)
+
+#: Admins get every permission of the project apps plus user, group, token and queue management.
+ADMIN_EXTRA_APPS = ("auth", "authtoken", "django_q")
+
+
+def role_permissions(role: str) -> list[Permission]:
+    """Return the permissions a role grants, from the tables above."""
+    perms = Permission.objects.select_related("content_type")
+    if role == ADMIN:
+        return list(perms.filter(content_type__app_label__in=PROJECT_APPS + ADMIN_EXTRA_APPS))
+    if role == OPERATOR:
+        extra = Q()
+        for dotted in OPERATOR_EXTRA:
+            app_label, codename = dotted.split(".", 1)
+            extra |= Q(content_type__app_label=app_label, codename=codename)
+        view = Q(content_type__app_label__in=PROJECT_APPS, codename__startswith="view_")
+        return list(perms.filter(view | extra))
+    raise ValueError(f"Unknown role {role!r}; the roles are {', '.join(ROLES)}.")
+
+
+def sync_roles() -> None:
+    """Create or update the role groups so they hold exactly the permissions above (idempotent)."""
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(role_permissions(role))

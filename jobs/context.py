@@ -1,0 +1,103 @@
+"""What a running job sees: its parameters, a log, progress reporting, stats and cancellation.
+
+Progress reports double as the heartbeat and as the cancellation check, so a handler that reports
+progress regularly is both watched for stalls and stoppable.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.db.models import F
+from django.utils import timezone
+
+from .models import Run, RunLogEntry
+
+logger = logging.getLogger("jobs.run")
+
+#: Progress writes closer together than this are coalesced (the last one is always written).
+PROGRESS_WRITE_INTERVAL = 0.5
+
+
+class RunCancelled(Exception):
+    """Raised inside a handler at its next progress report after a user asked to cancel."""
+
+
+class RunContext:
+    def __init__(self, run: Run) -> None:
+        self.run_id = run.pk
+        self.kind = run.kind
+        self.params: dict[str, Any] = dict(run.params or {})
+        self.user_id = run.started_by_id
+        self.trigger = run.trigger
+        self.stats: dict[str, Any] = dict(run.stats or {})
+        self._last_write = 0.0
+        self._progress = run.progress
+
+    # --- log --------------------------------------------------------------------------------
+    def log(self, level: str, message: str) -> None:
+        """Append a line to the run's live log (and the server log). Never pass secrets here."""
+        RunLogEntry.objects.create(run_id=self.run_id, level=level, message=message[:10000])
+        logger.log(
+            logging.getLevelNamesMapping().get(level.upper(), logging.INFO),
+            "run %s: %s",
+            self.run_id,
+            message,
+        )
+
+    def debug(self, message: str) -> None:
+        self.log(RunLogEntry.Level.DEBUG, message)
+
+    def info(self, message: str) -> None:
+        self.log(RunLogEntry.Level.INFO, message)
+
+    def warning(self, message: str) -> None:
+        self.log(RunLogEntry.Level.WARNING, message)
+
+    def error(self, message: str) -> None:
+        self.log(RunLogEntry.Level.ERROR, message)
+
+    # --- stats ------------------------------------------------------------------------------
+    def incr(self, **counts: int) -> None:
+        for key, value in counts.items():
+            self.stats[key] = self.stats.get(key, 0) + value
+
+    # --- progress, heartbeat, cancellation ---------------------------------------------------
+    def progress(self, percent: float, message: str = "", *, force: bool = False) -> None:
+        """Record progress (0-100) and stats, beat the heart, and raise RunCancelled if asked."""
+        self._progress = max(0, min(100, int(percent)))
+        now = time.monotonic()
+        if not force and now - self._last_write < PROGRESS_WRITE_INTERVAL:
+            return
+        self._last_write = now
+        fields: dict[str, Any] = {
+            "progress": self._progress,
+            "heartbeat_at": timezone.now(),
+            "stats": self.stats,
+        }
+        if message:
+            fields["progress_message"] = message[:200]
+        Run.objects.filter(pk=self.run_id).update(**fields)
+        self.check_cancelled()
+
+    def heartbeat(self) -> None:
+        Run.objects.filter(pk=self.run_id).update(heartbeat_at=timezone.now())
+        self.check_cancelled()
+
+    def check_cancelled(self) -> None:
+        if Run.objects.filter(pk=self.run_id, cancel_requested=True).exists():
+            raise RunCancelled()
+
+    def save_stats(self) -> None:
+        Run.objects.filter(pk=self.run_id).update(stats=self.stats)
+
+    def set_param(self, key: str, value: Any) -> None:
+        """Persist a parameter discovered while running (e.g. a resolved period list)."""
+        self.params[key] = value
+        Run.objects.filter(pk=self.run_id).update(params=self.params)
+
+    @staticmethod
+    def bump(run_id: int, field: str, by: int = 1) -> None:
+        Run.objects.filter(pk=run_id).update(**{field: F(field) + by})

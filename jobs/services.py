@@ -1,0 +1,103 @@
+"""Starting, cancelling and reaping runs: the single entry point for every face.
+
+Admin actions, pages, API endpoints, schedules and the command line all call `launch()`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from .enqueue import enqueue_run
+from .kinds import get_kind
+from .models import Run, RunLogEntry
+from .signals import run_finished
+
+
+def launch(
+    kind: str,
+    params: dict[str, Any] | None = None,
+    *,
+    user: AbstractBaseUser | None,
+    trigger: str,
+    title: str = "",
+    enqueue: bool = True,
+) -> Run:
+    """Save a queued run and queue its task once the surrounding transaction commits.
+
+    `params` must be JSON-serialisable ids and options, never secrets: they are stored on the run
+    and shown to every user who can see it. `enqueue=False` leaves the run for the caller to
+    execute in the foreground (the `run_job` command).
+    """
+    job_kind = get_kind(kind)
+    if trigger not in Run.Trigger.values:
+        raise ValueError(f"Unknown trigger {trigger!r}.")
+    run = Run.objects.create(
+        kind=job_kind.key,
+        title=(title or job_kind.label)[:200],
+        trigger=trigger,
+        started_by=user if user is not None and user.is_authenticated else None,
+        params=params or {},
+    )
+    RunLogEntry.objects.create(
+        run=run,
+        message=f"Queued by {_who(run)} ({run.get_trigger_display().lower()}).",
+    )
+    if enqueue:
+        transaction.on_commit(lambda: enqueue_run(run.pk))
+    return run
+
+
+def _who(run: Run) -> str:
+    return run.started_by.get_username() if run.started_by else "the system"
+
+
+def request_cancel(run: Run, *, user: AbstractBaseUser | None = None) -> Run:
+    """Cancel a queued run at once; ask a running one to stop at its next progress report."""
+    who = user.get_username() if user is not None and user.is_authenticated else "the system"
+    now = timezone.now()
+    if Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+        status=Run.Status.CANCELLED, cancel_requested=True, finished_at=now
+    ):
+        RunLogEntry.objects.create(
+            run=run,
+            level=RunLogEntry.Level.WARNING,
+            message=f"Cancelled by {who} before it started.",
+        )
+        run.refresh_from_db()
+        run_finished.send(sender=Run, run=run)
+        return run
+    if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(cancel_requested=True):
+        RunLogEntry.objects.create(
+            run=run,
+            level=RunLogEntry.Level.WARNING,
+            message=f"Cancellation requested by {who}; the run stops at its next step.",
+        )
+    run.refresh_from_db()
+    return run
+
+
+def fail_stalled_runs(*, now=None) -> int:
+    """Fail running runs whose worker stopped beating (killed, out of memory, machine restart)."""
+    now = now or timezone.now()
+    limit = now - timedelta(seconds=settings.RUN_STALL_SECONDS)
+    stalled = list(Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=limit))
+    count = 0
+    for run in stalled:
+        message = (
+            "The worker stopped responding (no heartbeat for more than "
+            f"{settings.RUN_STALL_SECONDS} seconds); the run was marked as failed."
+        )
+        if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, heartbeat_at__lt=limit).update(
+            status=Run.Status.FAILED, error=message, finished_at=now
+        ):
+            RunLogEntry.objects.create(run=run, level=RunLogEntry.Level.ERROR, message=message)
+            run.refresh_from_db()
+            run_finished.send(sender=Run, run=run)
+            count += 1
+    return count

@@ -1,0 +1,76 @@
+"""The django-q2 task that executes a run, and housekeeping tasks."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from .context import RunCancelled, RunContext
+from .kinds import get_kind
+from .models import Run
+from .signals import run_finished
+
+logger = logging.getLogger(__name__)
+
+
+def _readable(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if not text:
+        return f"Unexpected error ({type(exc).__name__}); see the server log for details."
+    return text
+
+
+def execute_run(run_id: int) -> str:
+    """Claim a queued run (pending -> running, once), run its handler, record the outcome.
+
+    Returns the final status. Exceptions never escape: django-q2 in sync mode swallows them and
+    in a worker they would only reach the task table, so the Run row is the one record.
+    """
+    now = timezone.now()
+    claimed = Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).update(
+        status=Run.Status.RUNNING, started_at=now, heartbeat_at=now
+    )
+    if not claimed:
+        logger.info("Run %s was not queued any more (claimed or cancelled); skipping.", run_id)
+        return Run.objects.filter(pk=run_id).values_list("status", flat=True).first() or "missing"
+    run = Run.objects.get(pk=run_id)
+    ctx = RunContext(run)
+    status, error = Run.Status.SUCCEEDED, ""
+    try:
+        if run.cancel_requested:
+            raise RunCancelled()
+        handler = get_kind(run.kind).resolve()
+        outcome = handler(ctx)
+        if outcome in (Run.Status.WARNING, Run.Status.SUCCEEDED):
+            status = Run.Status(outcome)
+    except RunCancelled:
+        status = Run.Status.CANCELLED
+        ctx.warning("Cancelled at the user's request.")
+    except Exception as exc:
+        status, error = Run.Status.FAILED, _readable(exc)
+        logger.exception("Run %s (%s) failed", run_id, run.kind)
+        try:
+            ctx.error(error)
+        except Exception:  # the database itself may be the problem
+            logger.exception("Could not write the failure of run %s to its log", run_id)
+    fields = {
+        "status": status,
+        "error": error,
+        "finished_at": timezone.now(),
+        "stats": ctx.stats,
+        "heartbeat_at": timezone.now(),
+    }
+    if status in (Run.Status.SUCCEEDED, Run.Status.WARNING):
+        fields["progress"] = 100
+    Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(**fields)
+    run.refresh_from_db()
+    run_finished.send(sender=Run, run=run)
+    return run.status
+
+
+def fail_stalled_runs() -> int:
+    """Mark running runs whose heartbeat is older than RUN_STALL_SECONDS as failed."""
+    from .services import fail_stalled_runs as _fail
+
+    return _fail()

@@ -25,7 +25,7 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = Run
         fields = [
-            "id", "kind", "title", "status", "progress", "progress_message", "stats", "error",
+            "id", "kind", "title", "target", "status", "progress", "progress_message", "stats", "error",
             "trigger", "started_by", "params", "cancel_requested", "created_at", "started_at",
             "finished_at", "duration_seconds",
         ]  # fmt: skip
@@ -46,7 +46,7 @@ class RunDetailSerializer(RunSerializer):
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     required_perms: list[str] | None = None  # set per action, read by RolePermission
     queryset = Run.objects.select_related("started_by")
-    filterset_fields = ["kind", "status", "trigger"]
+    filterset_fields = ["kind", "status", "trigger", "target"]
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return RunDetailSerializer if self.action == "retrieve" else RunSerializer

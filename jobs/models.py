@@ -31,6 +31,11 @@ class Run(models.Model):
 
     kind = models.CharField(max_length=50)
     title = models.CharField(max_length=200, blank=True)
+    target = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text='What the run works on, as "<type>:<id>" (e.g. "transfer:5"); finds overlaps.',
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
     started_by = models.ForeignKey(
@@ -54,6 +59,7 @@ class Run(models.Model):
             models.Index(fields=["-created_at"], name="run_created_idx"),
             models.Index(fields=["kind", "status"], name="run_kind_status_idx"),
             models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat_idx"),
+            models.Index(fields=["target", "status"], name="run_target_status_idx"),
         ]
         permissions = [
             ("launch_run", "Can launch runs"),

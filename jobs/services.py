@@ -26,6 +26,7 @@ def launch(
     user: AbstractBaseUser | None,
     trigger: str,
     title: str = "",
+    target: str = "",
     enqueue: bool = True,
 ) -> Run:
     """Save a queued run and queue its task once the surrounding transaction commits.
@@ -40,6 +41,7 @@ def launch(
     run = Run.objects.create(
         kind=job_kind.key,
         title=(title or job_kind.label)[:200],
+        target=target,
         trigger=trigger,
         started_by=user if user is not None and user.is_authenticated else None,
         params=params or {},
@@ -51,6 +53,13 @@ def launch(
     if enqueue:
         transaction.on_commit(lambda: enqueue_run(run.pk))
     return run
+
+
+def active_run_for(target: str) -> Run | None:
+    """The queued or running run working on `target`, if any (the overlap guard)."""
+    if not target:
+        return None
+    return Run.objects.filter(target=target, status__in=Run.ACTIVE).order_by("created_at").first()
 
 
 def _who(run: Run) -> str:

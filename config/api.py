@@ -7,10 +7,29 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
+from rest_framework.views import exception_handler as drf_exception_handler
 
 from connections.api import ConnectionProfileViewSet, InstanceViewSet
+from connections.crypto import CredentialDecryptionError
+from connections.services import CredentialsMissing
+from dhis2.errors import Dhis2Error
 from jobs.api import RunViewSet
+from transfers.api import RunConflictViewSet, TransferViewSet
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DHIS2 and credential problems reach API users as messages, never as a 500.
+
+    A DHIS2 that fails to answer is a bad gateway (502) from our side; a credential that cannot
+    be used is a conflict with the stored configuration (409).
+    """
+    if isinstance(exc, Dhis2Error):
+        return Response({"detail": str(exc)}, status=502)
+    if isinstance(exc, CredentialDecryptionError | CredentialsMissing):
+        return Response({"detail": str(exc)}, status=409)
+    return drf_exception_handler(exc, context)
 
 
 class TokenView(ObtainAuthToken):
@@ -27,6 +46,8 @@ router = DefaultRouter()
 router.register("instances", InstanceViewSet)
 router.register("profiles", ConnectionProfileViewSet)
 router.register("runs", RunViewSet)
+router.register("transfers", TransferViewSet)
+router.register("transfer-conflicts", RunConflictViewSet)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -204,6 +204,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "dhis2sync API",
@@ -243,6 +244,11 @@ DHIS2_MAX_ATTEMPTS: int = env.int("DHIS2_MAX_ATTEMPTS", default=5)
 DHIS2_BACKOFF_BASE: float = env.float("DHIS2_BACKOFF_BASE", default=1.0)
 DHIS2_BACKOFF_MAX: float = env.float("DHIS2_BACKOFF_MAX", default=30.0)
 RUN_STALL_SECONDS: int = env.int("RUN_STALL_SECONDS", default=900)
+# Incremental transfers re-read this many minutes before the watermark, so values saved on the
+# source while the last run was starting (or with a clock skew) are not missed.
+TRANSFER_INCREMENTAL_OVERLAP_MINUTES: int = env.int(
+    "TRANSFER_INCREMENTAL_OVERLAP_MINUTES", default=10
+)
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from connections import views as connection_views
 from jobs import views as job_views
+from transfers import views as transfer_views
 
 admin.site.site_header = "dhis2sync administration"
 admin.site.site_title = "dhis2sync"
@@ -21,7 +22,12 @@ urlpatterns = [
     path("runs/<int:pk>/cancel/", job_views.run_cancel, name="run-cancel"),
     path("connections/", connection_views.connection_list, name="connections"),
     path("connections/<int:pk>/test/", connection_views.instance_test, name="instance-test"),
-    path("transfers/", job_views.coming_soon, {"feature": "Transfers"}, name="transfers"),
+    path("transfers/", transfer_views.transfer_list, name="transfers"),
+    path("transfers/new/", transfer_views.transfer_create, name="transfer-create"),
+    path("transfers/<int:pk>/", transfer_views.transfer_detail, name="transfer-detail"),
+    path("transfers/<int:pk>/edit/", transfer_views.transfer_edit, name="transfer-edit"),
+    path("transfers/<int:pk>/run/", transfer_views.transfer_run, name="transfer-run"),
+    path("runs/<int:run_id>/conflicts.csv", transfer_views.conflicts_csv, name="run-conflicts-csv"),
     path("metadata/", job_views.coming_soon, {"feature": "Metadata sync"}, name="metadata"),
     path("completeness/", job_views.coming_soon, {"feature": "Completeness"}, name="completeness"),
     path("tracker/", job_views.coming_soon, {"feature": "Tracker events"}, name="tracker"),

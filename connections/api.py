@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dhis2.uids import is_valid_uid
+
+from . import browse
 from .models import ConnectionProfile, Instance, validate_base_url
-from .services import test_connection
+from .services import client_for, test_connection
 
 
 class InstanceSerializer(serializers.ModelSerializer):
@@ -83,6 +87,61 @@ class InstanceViewSet(viewsets.ModelViewSet):
     def test(self, request: Request, pk: str | None = None) -> Response:
         result = test_connection(self.get_object())
         return Response({"ok": result.ok, "version": result.version, "message": result.message})
+
+    # --- read-only browsing of the instance, for the pickers (DHIS2 errors become 502) -------
+    @extend_schema(parameters=[OpenApiParameter("search", str)], responses=dict)
+    @action(detail=True, methods=["get"], url_path="data-sets")
+    def data_sets(self, request: Request, pk: str | None = None) -> Response:
+        with client_for(self.get_object(), max_attempts=2) as client:
+            items = browse.list_data_sets(client, search=request.query_params.get("search", ""))
+        return Response(items)
+
+    @extend_schema(responses=dict)
+    @action(detail=True, methods=["get"], url_path=r"data-sets/(?P<uid>[^/.]+)")
+    def data_set(self, request: Request, pk: str | None = None, uid: str = "") -> Response:
+        if not is_valid_uid(uid):
+            return Response({"uid": [f"'{uid}' is not a DHIS2 UID."]}, status=400)
+        with client_for(self.get_object(), max_attempts=2) as client:
+            return Response(browse.data_set_structure(client, uid))
+
+    @extend_schema(parameters=[OpenApiParameter("count", int)], responses=dict)
+    @action(detail=True, methods=["get"], url_path=r"data-sets/(?P<uid>[^/.]+)/periods")
+    def periods(self, request: Request, pk: str | None = None, uid: str = "") -> Response:
+        if not is_valid_uid(uid):
+            return Response({"uid": [f"'{uid}' is not a DHIS2 UID."]}, status=400)
+        try:
+            count = int(request.query_params.get("count", 12))
+        except ValueError:
+            return Response({"count": ["Give a whole number."]}, status=400)
+        with client_for(self.get_object(), max_attempts=2) as client:
+            ds = client.get_json(f"dataSets/{uid}", {"fields": "id,periodType"})
+        period_type = ds.get("periodType", "")
+        periods = browse.recent_periods(period_type, count=count, today=timezone.localdate())
+        return Response({"periodType": period_type, "periods": periods})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("search", str),
+            OpenApiParameter("parent", str),
+            OpenApiParameter("level", int),
+        ],
+        responses=dict,
+    )
+    @action(detail=True, methods=["get"], url_path="org-units")
+    def org_units(self, request: Request, pk: str | None = None) -> Response:
+        params = request.query_params
+        parent = params.get("parent", "")
+        if parent and not is_valid_uid(parent):
+            return Response({"parent": [f"'{parent}' is not a DHIS2 UID."]}, status=400)
+        try:
+            level = int(params["level"]) if params.get("level") else None
+        except ValueError:
+            return Response({"level": ["Give a whole number."]}, status=400)
+        with client_for(self.get_object(), max_attempts=2) as client:
+            items = browse.list_org_units(
+                client, search=params.get("search", ""), parent=parent, level=level
+            )
+        return Response(items)
 
 
 class ConnectionProfileSerializer(serializers.ModelSerializer):

@@ -31,6 +31,7 @@ KINDS: dict[str, JobKind] = {
     k.key: k
     for k in (
         JobKind("connection_check", "Connection check", "connections.tasks.check_connection"),
+        JobKind("transfer", "Aggregate data transfer", "transfers.tasks.run_transfer"),
     )
 }
 

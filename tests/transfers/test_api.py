@@ -1,0 +1,254 @@
+"""The transfers API contract: fields, validation (400), roles (403), run (202) and busy (409)."""
+
+from __future__ import annotations
+
+import pytest
+import respx
+from django.contrib.auth.models import User
+
+from connections.models import ConnectionProfile
+from jobs.models import Run
+from tests.conftest import api_as
+from transfers.models import Transfer
+
+CONTRACT_FIELDS = {
+    "id", "name", "profile", "data_set", "target_data_set", "periods", "relative_period",
+    "org_units", "include_descendants", "mappings", "unmapped", "id_scheme", "import_strategy",
+    "mark_complete", "incremental", "chunk_size",
+}  # fmt: skip
+
+
+def body(profile: ConnectionProfile, **overrides) -> dict:  # noqa: ANN003
+    data = {
+        "name": "Quarterly EPI",
+        "profile": profile.pk,
+        "data_set": "BfMAe6Itzgt",
+        "periods": ["2024Q1"],
+        "org_units": ["ImspTQPwCqd"],
+        "mappings": [
+            {
+                "source_data_element": "fbfJHSPpUQD",
+                "source_category_option_combo": "pq2XI5kz2BY",
+                "target_data_element": "cYeuwXTCPkU",
+                "target_category_option_combo": None,
+            },
+            {"source_data_element": "s46m5MS0hxu", "target_data_element": "x3Do5e7g4Qo"},
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_admin_creates_transfer_with_mappings(alice: User, profile: ConnectionProfile) -> None:
+    resp = api_as(alice).post("/api/v1/transfers/", body(profile), format="json")
+    assert resp.status_code == 201, resp.json()
+    data = resp.json()
+    assert CONTRACT_FIELDS <= set(data)
+    assert data["unmapped"] == "send" and data["id_scheme"] == "UID"
+    assert data["import_strategy"] == "CREATE_AND_UPDATE" and data["chunk_size"] == 2000
+    assert data["mappings"] == [
+        {
+            "source_data_element": "fbfJHSPpUQD",
+            "source_category_option_combo": "pq2XI5kz2BY",
+            "target_data_element": "cYeuwXTCPkU",
+            "target_category_option_combo": None,
+        },
+        {
+            "source_data_element": "s46m5MS0hxu",
+            "source_category_option_combo": None,
+            "target_data_element": "x3Do5e7g4Qo",
+            "target_category_option_combo": None,
+        },
+    ]
+    transfer = Transfer.objects.get(name="Quarterly EPI")
+    assert transfer.mappings.count() == 2
+
+
+def test_update_replaces_mappings(alice: User, transfer: Transfer) -> None:
+    resp = api_as(alice).patch(
+        f"/api/v1/transfers/{transfer.pk}/",
+        {
+            "mappings": [
+                {"source_data_element": "s46m5MS0hxu", "target_data_element": "x3Do5e7g4Qo"}
+            ]
+        },
+        format="json",
+    )
+    assert resp.status_code == 200
+    assert list(transfer.mappings.values_list("source_data_element", flat=True)) == ["s46m5MS0hxu"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"data_set": "not-a-uid"}, "data_set"),
+        ({"periods": ["2024-13"]}, "periods"),
+        ({"periods": ["2014W53"]}, "periods"),
+        ({"periods": [], "relative_period": ""}, "periods"),
+        ({"relative_period": "LAST_3_MONTHS"}, "relative_period"),
+        ({"periods": [], "relative_period": "LAST_FORTNIGHT"}, "relative_period"),
+        ({"periods": [], "relative_period": "LAST_N"}, "relative_period"),
+        ({"org_units": []}, "org_units"),
+        ({"org_units": ["nope"]}, "org_units"),
+        ({"unmapped": "drop"}, "unmapped"),
+        ({"id_scheme": "NAME"}, "id_scheme"),
+        ({"import_strategy": "MERGE"}, "import_strategy"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"org_unit_map": {"ImspTQPwCqd": "x"}}, "org_unit_map"),
+        ({"mappings": [{"source_data_element": "bad", "target_data_element": "x3Do5e7g4Qo"}]}, "mappings"),
+        (
+            {"mappings": [
+                {"source_data_element": "s46m5MS0hxu", "target_data_element": "x3Do5e7g4Qo"},
+                {"source_data_element": "s46m5MS0hxu", "target_data_element": "cYeuwXTCPkU"},
+            ]},
+            "mappings",
+        ),
+    ],
+)  # fmt: skip
+def test_invalid_transfer_is_400(
+    alice: User, profile: ConnectionProfile, overrides: dict, field: str
+) -> None:
+    resp = api_as(alice).post("/api/v1/transfers/", body(profile, **overrides), format="json")
+    assert resp.status_code == 400, resp.content
+    assert field in resp.json()
+    assert not Transfer.objects.filter(name="Quarterly EPI").exists()
+
+
+def test_relative_period_with_n_is_accepted(alice: User, profile: ConnectionProfile) -> None:
+    resp = api_as(alice).post(
+        "/api/v1/transfers/",
+        body(profile, periods=[], relative_period="last_n", relative_count=3),
+        format="json",
+    )
+    assert resp.status_code == 201, resp.json()
+    assert resp.json()["relative_period"] == "LAST_N"
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "charlie", "bob", "alice"])
+def test_role_matrix(
+    request, actor: str, transfer: Transfer, django_capture_on_commit_callbacks
+) -> None:  # noqa: ANN001
+    user = None if actor == "anonymous" else request.getfixturevalue(actor)
+    client = api_as(user)
+    denied = 401 if user is None else 403
+    reader = actor in ("bob", "alice")
+    assert client.get("/api/v1/transfers/").status_code == (200 if reader else denied)
+    patch = client.patch(f"/api/v1/transfers/{transfer.pk}/", {"chunk_size": 10}, format="json")
+    assert patch.status_code == (200 if actor == "alice" else denied)
+    with django_capture_on_commit_callbacks(execute=False):
+        run = client.post(f"/api/v1/transfers/{transfer.pk}/run/", {"dry_run": True}, format="json")
+    assert run.status_code == (202 if reader else denied)
+    if reader:
+        created = Run.objects.get(pk=run.json()["run"])
+        assert created.params == {"transfer_id": transfer.pk, "dry_run": True}
+        assert created.trigger == "api" and created.target == f"transfer:{transfer.pk}"
+        assert created.started_by == user
+    delete = client.delete(f"/api/v1/transfers/{transfer.pk}/")
+    assert delete.status_code == (204 if actor == "alice" else denied)
+
+
+def test_second_run_while_active_is_409(
+    bob: User, transfer: Transfer, django_capture_on_commit_callbacks
+) -> None:  # noqa: ANN001
+    client = api_as(bob)
+    with django_capture_on_commit_callbacks(execute=False):
+        first = client.post(f"/api/v1/transfers/{transfer.pk}/run/", {}, format="json")
+        second = client.post(f"/api/v1/transfers/{transfer.pk}/run/", {}, format="json")
+    assert first.status_code == 202
+    assert second.status_code == 409
+    assert second.json()["run"] == first.json()["run"]
+    assert Run.objects.filter(target=transfer.target).count() == 1
+
+
+def test_resume_needs_a_failed_run_of_that_transfer(
+    bob: User, transfer: Transfer, django_capture_on_commit_callbacks
+) -> None:  # noqa: ANN001
+    ok_run = Run.objects.create(
+        kind="transfer",
+        trigger="web",
+        status="succeeded",
+        target=transfer.target,
+        params={"transfer_id": transfer.pk},
+    )
+    failed = Run.objects.create(
+        kind="transfer",
+        trigger="web",
+        status="failed",
+        target=transfer.target,
+        params={"transfer_id": transfer.pk},
+    )
+    client = api_as(bob)
+    assert (
+        client.post(
+            f"/api/v1/transfers/{transfer.pk}/resume/", {"run": ok_run.pk}, format="json"
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            f"/api/v1/transfers/{transfer.pk}/resume/", {"run": 999999}, format="json"
+        ).status_code
+        == 400
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        resp = client.post(
+            f"/api/v1/transfers/{transfer.pk}/resume/", {"run": failed.pk}, format="json"
+        )
+    assert resp.status_code == 202
+    assert Run.objects.get(pk=resp.json()["run"]).params["resume_of"] == failed.pk
+
+
+@respx.mock
+def test_picker_endpoints_read_the_instance(bob: User, source_instance) -> None:  # noqa: ANN001
+    base = "https://source.example.org/dhis/api"
+    respx.get(f"{base}/dataSets").respond(
+        200,
+        json={"dataSets": [{"id": "BfMAe6Itzgt", "name": "Child Health", "periodType": "Monthly"}]},
+    )
+    respx.get(f"{base}/dataSets/BfMAe6Itzgt").respond(
+        200,
+        json={
+            "id": "BfMAe6Itzgt", "name": "Child Health", "periodType": "Monthly",
+            "categoryCombo": {"id": "bjDvmb4bfuf", "categoryOptionCombos": [{"id": "HllvX50cXC0", "name": "default"}]},
+            "dataSetElements": [{"dataElement": {"id": "fbfJHSPpUQD", "name": "ANC 1st visit", "categoryCombo": {"id": "x", "categoryOptionCombos": [{"id": "pq2XI5kz2BY", "name": "Fixed"}]}}}],
+            "organisationUnits": [{"id": "ImspTQPwCqd"}, {"id": "O6uvpzGd5pu"}],
+        },
+    )  # fmt: skip
+    respx.get(f"{base}/organisationUnits").respond(
+        200,
+        json={
+            "organisationUnits": [
+                {"id": "ImspTQPwCqd", "name": "Sierra Leone", "level": 1, "path": "/ImspTQPwCqd"}
+            ]
+        },
+    )
+    client = api_as(bob)
+    sets = client.get(f"/api/v1/instances/{source_instance.pk}/data-sets/?search=child")
+    assert sets.status_code == 200 and sets.json()[0]["periodType"] == "Monthly"
+    assert "name:ilike:child" in str(respx.calls[0].request.url).replace("%3A", ":")
+    ds = client.get(f"/api/v1/instances/{source_instance.pk}/data-sets/BfMAe6Itzgt/").json()
+    assert ds["dataElements"][0]["categoryOptionCombos"][0]["id"] == "pq2XI5kz2BY"
+    assert ds["organisationUnitCount"] == 2
+    periods = client.get(
+        f"/api/v1/instances/{source_instance.pk}/data-sets/BfMAe6Itzgt/periods/?count=3"
+    ).json()
+    assert periods["periodType"] == "Monthly" and len(periods["periods"]) == 3
+    ous = client.get(f"/api/v1/instances/{source_instance.pk}/org-units/?search=sierra")
+    assert ous.json()[0]["id"] == "ImspTQPwCqd"
+    assert client.get(f"/api/v1/instances/{source_instance.pk}/data-sets/bad/").status_code == 400
+
+
+@respx.mock
+def test_picker_dhis2_failure_is_502_with_message(bob: User, source_instance) -> None:  # noqa: ANN001
+    respx.get("https://source.example.org/dhis/api/dataSets").respond(
+        403,
+        json={
+            "httpStatus": "Forbidden",
+            "httpStatusCode": 403,
+            "status": "ERROR",
+            "message": "You don't have the proper permissions to read objects of this type.",
+        },
+    )
+    resp = api_as(bob).get(f"/api/v1/instances/{source_instance.pk}/data-sets/")
+    assert resp.status_code == 502
+    assert "permission" in resp.json()["detail"].lower()

@@ -1,0 +1,181 @@
+"""API for transfers: configuration with nested mappings, run/resume, and conflicts of a run."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from jobs.models import Run
+
+from .models import Transfer, TransferConflict, TransferMapping, validate_uid
+from .services import NotResumable, TransferBusy, start_transfer
+
+
+def _uid_field(**kwargs) -> serializers.CharField:
+    return serializers.CharField(max_length=11, validators=[_drf_uid], **kwargs)
+
+
+def _drf_uid(value: str) -> None:
+    if value in (None, ""):
+        return
+    try:
+        validate_uid(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from exc
+
+
+class MappingSerializer(serializers.ModelSerializer):
+    source_data_element = _uid_field()
+    source_category_option_combo = _uid_field(required=False, allow_blank=True, allow_null=True)
+    target_data_element = _uid_field()
+    target_category_option_combo = _uid_field(required=False, allow_blank=True, allow_null=True)
+
+    class Meta:
+        model = TransferMapping
+        fields = [
+            "source_data_element",
+            "source_category_option_combo",
+            "target_data_element",
+            "target_category_option_combo",
+        ]
+
+    def to_representation(self, instance: TransferMapping) -> dict:
+        data = super().to_representation(instance)
+        for key in ("source_category_option_combo", "target_category_option_combo"):
+            data[key] = data[key] or None
+        return data
+
+
+class TransferSerializer(serializers.ModelSerializer):
+    mappings = MappingSerializer(many=True, required=False)
+    last_run_status = serializers.CharField(source="last_run.status", read_only=True, default=None)
+
+    class Meta:
+        model = Transfer
+        fields = [
+            "id", "name", "profile", "data_set", "target_data_set", "periods", "relative_period",
+            "relative_count", "org_units", "include_descendants", "org_unit_map",
+            "attribute_option_combo_map", "mappings", "unmapped", "id_scheme", "import_strategy",
+            "mark_complete", "incremental", "chunk_size", "continue_on_preflight_problems",
+            "watermark", "last_run", "last_run_status",
+        ]  # fmt: skip
+        read_only_fields = ["watermark", "last_run", "last_run_status"]
+
+    def validate_mappings(self, rows: list[dict]) -> list[dict]:
+        seen = set()
+        for row in rows:
+            key = (row["source_data_element"], row.get("source_category_option_combo") or "")
+            if key in seen:
+                raise serializers.ValidationError(
+                    f"{'.'.join(k for k in key if k)} is mapped twice; keep one row per source."
+                )
+            seen.add(key)
+        return rows
+
+    def _save(self, transfer: Transfer, data: dict) -> Transfer:
+        mappings = data.pop("mappings", None)
+        for key, value in data.items():
+            setattr(transfer, key, value)
+        try:
+            transfer.full_clean()
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        with transaction.atomic():
+            transfer.save()
+            if mappings is not None:
+                transfer.mappings.all().delete()
+                TransferMapping.objects.bulk_create(
+                    TransferMapping(
+                        transfer=transfer,
+                        source_data_element=m["source_data_element"],
+                        source_category_option_combo=m.get("source_category_option_combo") or "",
+                        target_data_element=m["target_data_element"],
+                        target_category_option_combo=m.get("target_category_option_combo") or "",
+                    )
+                    for m in mappings
+                )
+        return transfer
+
+    def create(self, validated_data: dict) -> Transfer:
+        return self._save(Transfer(), validated_data)
+
+    def update(self, instance: Transfer, validated_data: dict) -> Transfer:
+        return self._save(instance, validated_data)
+
+
+class RunRequestSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(default=False)
+
+
+class ResumeRequestSerializer(serializers.Serializer):
+    run = serializers.IntegerField(help_text="The failed or cancelled run to continue.")
+
+
+RUN_RESPONSE = inline_serializer("RunStarted", {"run": serializers.IntegerField()})
+
+
+class ConflictSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TransferConflict
+        exclude = ["run"]
+
+
+class TransferViewSet(viewsets.ModelViewSet):
+    queryset = Transfer.objects.select_related("profile", "last_run").prefetch_related("mappings")
+    serializer_class = TransferSerializer
+    filterset_fields = ["profile", "incremental"]
+    required_perms: list[str] | None = None
+
+    def _busy(self, exc: TransferBusy) -> Response:
+        return Response({"detail": str(exc), "run": exc.run.pk}, status=409)
+
+    @extend_schema(request=RunRequestSerializer, responses={202: RUN_RESPONSE})
+    @action(
+        detail=True, methods=["post"], required_perms=["transfers.view_transfer", "jobs.launch_run"]
+    )
+    def run(self, request: Request, pk: str | None = None) -> Response:
+        body = RunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            run = start_transfer(
+                self.get_object(),
+                user=request.user,
+                trigger=Run.Trigger.API,
+                dry_run=body.validated_data["dry_run"],
+            )
+        except TransferBusy as exc:
+            return self._busy(exc)
+        return Response({"run": run.pk}, status=202)
+
+    @extend_schema(request=ResumeRequestSerializer, responses={202: RUN_RESPONSE})
+    @action(
+        detail=True, methods=["post"], required_perms=["transfers.view_transfer", "jobs.launch_run"]
+    )
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        body = ResumeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        previous = Run.objects.filter(pk=body.validated_data["run"]).first()
+        if previous is None:
+            return Response({"run": ["There is no such run."]}, status=400)
+        try:
+            run = start_transfer(
+                self.get_object(), user=request.user, trigger=Run.Trigger.API, resume_of=previous
+            )
+        except NotResumable as exc:
+            return Response({"run": [str(exc)]}, status=400)
+        except TransferBusy as exc:
+            return self._busy(exc)
+        return Response({"run": run.pk}, status=202)
+
+
+class RunConflictViewSet(viewsets.ReadOnlyModelViewSet):
+    """Conflicts DHIS2 reported for transfer runs: `/api/v1/transfer-conflicts/?run=<id>`."""
+
+    queryset = TransferConflict.objects.all()
+    serializer_class = ConflictSerializer
+    filterset_fields = ["run", "error_code"]

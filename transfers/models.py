@@ -1,0 +1,231 @@
+"""Saved aggregate data transfers, their mappings, and what their runs left behind.
+
+A `Transfer` is configuration (admin-managed, operator-launchable). Each run of it is a
+`jobs.Run` of kind "transfer"; accepted chunks are checkpointed per run (`ChunkCheckpoint`) so a
+failed run can be resumed, and conflicts are kept per run (`TransferConflict`) for the run page
+and its CSV download.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from connections.models import ConnectionProfile
+from jobs.models import Run
+
+
+def validate_uid(value: str) -> None:
+    from dhis2.uids import is_valid_uid
+
+    if not is_valid_uid(value):
+        raise ValidationError(
+            f"'{value}' is not a DHIS2 UID: 11 letters or digits, starting with a letter "
+            "(e.g. BfMAe6Itzgt)."
+        )
+
+
+def validate_uid_list(value: list) -> None:
+    if not isinstance(value, list):
+        raise ValidationError("Give a list of UIDs.")
+    for item in value:
+        validate_uid(str(item))
+
+
+def validate_uid_map(value: dict) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError("Give an object mapping source UIDs to destination UIDs.")
+    for key, target in value.items():
+        validate_uid(str(key))
+        validate_uid(str(target))
+
+
+def validate_period_list(value: list) -> None:
+    from dhis2.periods import parse_period
+
+    if not isinstance(value, list):
+        raise ValidationError("Give a list of DHIS2 period ids.")
+    for item in value:
+        try:
+            parse_period(str(item))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class Transfer(models.Model):
+    class Unmapped(models.TextChoices):
+        SEND = "send", "Send unchanged (by UID)"
+        SKIP = "skip", "Skip and report"
+
+    class IdScheme(models.TextChoices):
+        UID = "UID", "UID"
+        CODE = "CODE", "Code"
+
+    class ImportStrategy(models.TextChoices):
+        CREATE_AND_UPDATE = "CREATE_AND_UPDATE", "Create and update"
+        CREATE = "CREATE", "Create only"
+        UPDATE = "UPDATE", "Update only"
+        DELETE = "DELETE", "Delete"
+
+    name = models.CharField(max_length=100, unique=True)
+    profile = models.ForeignKey(
+        ConnectionProfile, on_delete=models.PROTECT, related_name="transfers"
+    )
+    data_set = models.CharField("source data set", max_length=11, validators=[validate_uid])
+    target_data_set = models.CharField(
+        "destination data set",
+        max_length=11,
+        blank=True,
+        validators=[validate_uid],
+        help_text="Leave blank when the destination uses the same data set UID.",
+    )
+    periods = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_period_list],
+        help_text="Explicit DHIS2 period ids, e.g. 202401, 2024Q1 (or a relative choice instead).",
+    )
+    relative_period = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Resolved at run time for the data set's period type, e.g. LAST_3_MONTHS.",
+    )
+    relative_count = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="N for LAST_N / THIS_AND_LAST_N."
+    )
+    org_units = models.JSONField(default=list, validators=[validate_uid_list])
+    include_descendants = models.BooleanField(default=True)
+    org_unit_map = models.JSONField(
+        "org unit mapping", default=dict, blank=True, validators=[validate_uid_map]
+    )
+    attribute_option_combo_map = models.JSONField(
+        "attribute option combo mapping", default=dict, blank=True, validators=[validate_uid_map]
+    )
+    unmapped = models.CharField(max_length=4, choices=Unmapped.choices, default=Unmapped.SEND)
+    id_scheme = models.CharField(max_length=4, choices=IdScheme.choices, default=IdScheme.UID)
+    import_strategy = models.CharField(
+        max_length=20, choices=ImportStrategy.choices, default=ImportStrategy.CREATE_AND_UPDATE
+    )
+    mark_complete = models.BooleanField(
+        default=False, help_text="Register the data set as complete where data was imported."
+    )
+    incremental = models.BooleanField(
+        default=False, help_text="Only send values changed since the last fully successful run."
+    )
+    chunk_size = models.PositiveIntegerField(
+        default=2000, validators=[MinValueValidator(1), MaxValueValidator(100_000)]
+    )
+    continue_on_preflight_problems = models.BooleanField(
+        default=False,
+        help_text="Import anyway when the preflight finds problems (they are still reported).",
+    )
+    watermark = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Start of the last fully successful run; incremental runs fetch changes since.",
+    )
+    last_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def target(self) -> str:
+        return f"transfer:{self.pk}"
+
+    def clean(self) -> None:
+        from dhis2.periods import PeriodError, validate_relative
+
+        if not self.periods and not self.relative_period:
+            raise ValidationError({"periods": "Give explicit periods or choose a relative period."})
+        if self.periods and self.relative_period:
+            raise ValidationError(
+                {"relative_period": "Use either explicit periods or a relative period, not both."}
+            )
+        if self.relative_period:
+            try:
+                self.relative_period = validate_relative(self.relative_period, self.relative_count)
+            except PeriodError as exc:
+                raise ValidationError({"relative_period": str(exc)}) from exc
+        if not self.org_units:
+            raise ValidationError({"org_units": "Choose at least one org unit."})
+
+
+class TransferMapping(models.Model):
+    transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="mappings")
+    source_data_element = models.CharField(max_length=11, validators=[validate_uid])
+    source_category_option_combo = models.CharField(
+        max_length=11, blank=True, validators=[validate_uid], help_text="Blank: any option combo."
+    )
+    target_data_element = models.CharField(max_length=11, validators=[validate_uid])
+    target_category_option_combo = models.CharField(
+        max_length=11,
+        blank=True,
+        validators=[validate_uid],
+        help_text="Blank: keep the option combo.",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transfer", "source_data_element", "source_category_option_combo"],
+                name="transfer_mapping_unique_source",
+                violation_error_message="This source data element and combo is mapped twice.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        src = self.source_data_element + (
+            f".{self.source_category_option_combo}" if self.source_category_option_combo else ""
+        )
+        dst = self.target_data_element + (
+            f".{self.target_category_option_combo}" if self.target_category_option_combo else ""
+        )
+        return f"{src} → {dst}"
+
+
+class ChunkCheckpoint(models.Model):
+    """A chunk the destination accepted during a run; a resumed run skips these keys."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="transfer_checkpoints")
+    key = models.CharField(max_length=64)
+    values = models.PositiveIntegerField(default=0)
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "key"], name="checkpoint_unique_key")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.values} values)"
+
+
+class TransferConflict(models.Model):
+    """One value DHIS2 refused (or one chunk-level error), with DHIS2's error code."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="transfer_conflicts")
+    error_code = models.CharField(max_length=20, blank=True)
+    message = models.TextField()
+    object = models.CharField(max_length=100, blank=True)
+    property = models.CharField(max_length=100, blank=True)
+    data_element = models.CharField(max_length=50, blank=True)
+    period = models.CharField(max_length=20, blank=True)
+    org_unit = models.CharField(max_length=50, blank=True)
+    category_option_combo = models.CharField(max_length=50, blank=True)
+    attribute_option_combo = models.CharField(max_length=50, blank=True)
+    value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "error_code"], name="conflict_run_code_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.error_code or 'conflict'}: {self.message[:60]}"

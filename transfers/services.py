@@ -1,0 +1,86 @@
+"""The single entry point to start a transfer run: admin, pages, API, CLI and schedules call it."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from jobs.models import Run
+from jobs.services import active_run_for, launch
+
+from .models import Transfer
+
+KIND = "transfer"
+
+
+class TransferBusy(Exception):
+    """A run of this transfer is already queued or running."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        super().__init__(
+            f"Transfer is already {run.status} as run #{run.pk}; "
+            "wait for it to finish or cancel it."
+        )
+
+
+class NotResumable(Exception):
+    pass
+
+
+def start_transfer(
+    transfer: Transfer,
+    *,
+    user: AbstractBaseUser | None,
+    trigger: str,
+    dry_run: bool = False,
+    resume_of: Run | None = None,
+) -> Run:
+    """Queue a run of `transfer` (refusing to overlap a run that is still active).
+
+    `resume_of` continues a failed or cancelled run: chunks it checkpointed are not sent again.
+    """
+    with transaction.atomic():
+        # Lock the transfer row so two clicks cannot both pass the overlap check.
+        Transfer.objects.select_for_update().filter(pk=transfer.pk).first()
+        busy = active_run_for(transfer.target)
+        if busy is not None:
+            raise TransferBusy(busy)
+        params: dict = {"transfer_id": transfer.pk, "dry_run": bool(dry_run)}
+        if resume_of is not None:
+            check_resumable(transfer, resume_of)
+            params["resume_of"] = resume_of.pk
+        label = "Dry run" if dry_run else ("Resume" if resume_of else "Transfer")
+        return launch(
+            KIND,
+            params,
+            user=user,
+            trigger=trigger,
+            title=f"{label}: {transfer.name}",
+            target=transfer.target,
+        )
+
+
+def check_resumable(transfer: Transfer, run: Run) -> None:
+    if run.kind != KIND or run.params.get("transfer_id") != transfer.pk:
+        raise NotResumable(f"Run #{run.pk} is not a run of transfer {transfer.name}.")
+    if run.params.get("dry_run"):
+        raise NotResumable(
+            "A dry run wrote nothing, so there is nothing to resume: start a new run."
+        )
+    if run.status not in (Run.Status.FAILED, Run.Status.CANCELLED):
+        raise NotResumable(
+            f"Only failed or cancelled runs can be resumed; run #{run.pk} is {run.status}."
+        )
+
+
+def resume_chain(run: Run) -> list[int]:
+    """Ids of `run` and every run it resumed, newest first (their checkpoints all count)."""
+    chain, seen = [], set()
+    current: Run | None = run
+    while current is not None and current.pk not in seen:
+        chain.append(current.pk)
+        seen.add(current.pk)
+        previous = current.params.get("resume_of")
+        current = Run.objects.filter(pk=previous).first() if previous else None
+    return chain

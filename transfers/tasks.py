@@ -1,0 +1,198 @@
+"""The `transfer` job: load the saved transfer, build the clients, call the engine, keep results."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from connections.services import client_for
+from dhis2.periods import get_period_type, relative_periods
+from jobs.context import RunContext
+from jobs.models import Run
+
+from .engine import (
+    ChunkSummary,
+    MappingRow,
+    PreflightFailed,
+    TransferSpec,
+)
+from .engine import (
+    run_transfer as engine_run,
+)
+from .models import ChunkCheckpoint, Transfer, TransferConflict
+from .services import resume_chain
+
+
+class RunObserver:
+    """Bridges the engine's callbacks to the run record.
+
+    The engine fetches on worker threads; database writes from those threads would open extra
+    connections, so their log lines are buffered and written by the run's own thread.
+    """
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+        self._owner = threading.get_ident()
+        self._pending: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def _flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for level, message in pending:
+            self.ctx.log(level, message)
+
+    def log(self, level: str, message: str) -> None:
+        if threading.get_ident() != self._owner:
+            with self._lock:
+                self._pending.append((level, message))
+            return
+        self._flush()
+        self.ctx.log(level, message)
+
+    def progress(self, percent: float, message: str) -> None:
+        if threading.get_ident() != self._owner:
+            return
+        self._flush()
+        self.ctx.progress(percent, message)
+
+    def chunk_accepted(self, key: str, summary: ChunkSummary) -> None:
+        ChunkCheckpoint.objects.get_or_create(
+            run_id=self.ctx.run_id, key=key, defaults={"values": getattr(summary, "values", 0)}
+        )
+
+    def retry(self, event) -> None:
+        self.log(
+            "warning",
+            f"Retrying {event.method} {event.url} (attempt {event.attempt + 1} of "
+            f"{event.max_attempts}) after {event.reason}; waiting {event.wait_seconds:.1f} s.",
+        )
+
+
+def _periods(transfer: Transfer, source, ctx: RunContext) -> list[str]:
+    if transfer.periods:
+        return list(transfer.periods)
+    data_set = source.get_json(f"dataSets/{transfer.data_set}", {"fields": "id,periodType"})
+    period_type = data_set.get("periodType")
+    get_period_type(period_type)  # a clear error for a type this version does not know
+    periods = relative_periods(
+        period_type, transfer.relative_period, today=timezone.localdate(), n=transfer.relative_count
+    )
+    ids = [p.id for p in periods]
+    ctx.info(f"{transfer.relative_period} on a {period_type} data set: {', '.join(ids)}.")
+    ctx.set_param("resolved_periods", ids)
+    return ids
+
+
+def run_transfer(ctx: RunContext) -> str:
+    transfer = Transfer.objects.select_related("profile__source", "profile__destination").get(
+        pk=ctx.params["transfer_id"]
+    )
+    dry_run = bool(ctx.params.get("dry_run"))
+    Transfer.objects.filter(pk=transfer.pk).update(last_run_id=ctx.run_id)
+    started = timezone.now()
+    observer = RunObserver(ctx)
+    profile = transfer.profile
+    ctx.info(
+        f"{'Dry run' if dry_run else 'Transfer'} of data set {transfer.data_set} from "
+        f"{profile.source.name} to {profile.destination.name}."
+    )
+    accepted: frozenset[str] = frozenset()
+    if ctx.params.get("resume_of"):
+        chain = resume_chain(Run.objects.get(pk=ctx.params["resume_of"]))
+        accepted = frozenset(
+            ChunkCheckpoint.objects.filter(run_id__in=chain).values_list("key", flat=True)
+        )
+        ctx.info(f"Resuming run #{chain[0]}: {len(accepted)} chunks were already accepted.")
+    last_updated = None
+    if transfer.incremental and transfer.watermark and not ctx.params.get("full"):
+        overlap = timedelta(minutes=settings.TRANSFER_INCREMENTAL_OVERLAP_MINUTES)
+        last_updated = transfer.watermark - overlap
+        ctx.info(f"Incremental: values changed since {last_updated:%Y-%m-%d %H:%M:%S %Z}.")
+    with (
+        client_for(profile.source, on_retry=observer.retry) as source,
+        client_for(profile.destination, on_retry=observer.retry) as destination,
+    ):
+        spec = TransferSpec(
+            data_set=transfer.data_set,
+            target_data_set=transfer.target_data_set or None,
+            periods=_periods(transfer, source, ctx),
+            org_units=list(transfer.org_units),
+            include_descendants=transfer.include_descendants,
+            mappings=[
+                MappingRow(
+                    source_data_element=m.source_data_element,
+                    source_category_option_combo=m.source_category_option_combo or None,
+                    target_data_element=m.target_data_element,
+                    target_category_option_combo=m.target_category_option_combo or None,
+                )
+                for m in transfer.mappings.all()
+            ],
+            attribute_option_combo_map=dict(transfer.attribute_option_combo_map),
+            org_unit_map=dict(transfer.org_unit_map),
+            unmapped=transfer.unmapped,
+            id_scheme=transfer.id_scheme,
+            import_strategy=transfer.import_strategy,
+            mark_complete=transfer.mark_complete,
+            chunk_size=transfer.chunk_size,
+            dry_run=dry_run,
+            last_updated=last_updated,
+            continue_on_preflight_problems=transfer.continue_on_preflight_problems,
+            accepted_chunks=accepted,
+        )
+        try:
+            result = engine_run(source, destination, spec, observer)
+        except PreflightFailed as exc:
+            observer._flush()
+            for problem in exc.problems:
+                ctx.error(f"Preflight: {problem.message}")
+            ctx.stats["preflight_problems"] = len(exc.problems)
+            raise
+    observer._flush()
+    ctx.stats.update(result.stats)
+    if result.unmapped:
+        ctx.stats["unmapped_detail"] = result.unmapped[:200]
+    _save_conflicts(ctx.run_id, result.conflicts)
+    for problem in result.preflight:
+        ctx.warning(f"Preflight: {problem.message}")
+    problems = (
+        result.stats.get("conflicts", 0)
+        or result.preflight
+        or (transfer.unmapped == Transfer.Unmapped.SKIP and result.stats.get("unmapped", 0))
+    )
+    if not dry_run and result.all_chunks_accepted and not problems:
+        Transfer.objects.filter(pk=transfer.pk).update(watermark=started)
+        ctx.info(f"Incremental watermark moved to {started:%Y-%m-%d %H:%M:%S %Z}.")
+    summary = ", ".join(f"{k} {v}" for k, v in result.stats.items() if isinstance(v, int) and v)
+    ctx.info(f"Done: {summary or 'nothing to send'}.")
+    if not result.all_chunks_accepted:
+        raise RuntimeError(
+            "Some chunks were not accepted by the destination; resume the run to send them."
+        )
+    return Run.Status.WARNING if problems else Run.Status.SUCCEEDED
+
+
+def _save_conflicts(run_id: int, conflicts) -> None:
+    rows = []
+    for conflict in conflicts:
+        values = conflict.values or [{}]
+        for value in values:
+            rows.append(
+                TransferConflict(
+                    run_id=run_id,
+                    error_code=conflict.error_code or "",
+                    message=conflict.message,
+                    object=conflict.object or "",
+                    property=conflict.property or "",
+                    data_element=value.get("dataElement", ""),
+                    period=value.get("period", ""),
+                    org_unit=value.get("orgUnit", ""),
+                    category_option_combo=value.get("categoryOptionCombo", "") or "",
+                    attribute_option_combo=value.get("attributeOptionCombo", "") or "",
+                    value=str(value.get("value", "") or ""),
+                )
+            )
+    TransferConflict.objects.bulk_create(rows, batch_size=1000)

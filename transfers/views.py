@@ -1,0 +1,108 @@
+"""Transfer pages: list with last status, detail with runs, the form with pickers, run buttons,
+and the conflicts CSV of a run."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from jobs.models import Run
+
+from .forms import MappingFormSet, TransferForm
+from .models import Transfer, TransferConflict
+from .services import NotResumable, TransferBusy, start_transfer
+
+
+@login_required
+@permission_required("transfers.view_transfer", raise_exception=True)
+def transfer_list(request: HttpRequest) -> HttpResponse:
+    transfers = Transfer.objects.select_related(
+        "profile__source", "profile__destination", "last_run"
+    )
+    return render(request, "transfers/list.html", {"transfers": transfers})
+
+
+@login_required
+@permission_required("transfers.view_transfer", raise_exception=True)
+def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    transfer = get_object_or_404(
+        Transfer.objects.select_related("profile__source", "profile__destination"), pk=pk
+    )
+    runs = Run.objects.filter(target=transfer.target).select_related("started_by")[:25]
+    return render(
+        request,
+        "transfers/detail.html",
+        {"transfer": transfer, "runs": runs, "mappings": transfer.mappings.all()},
+    )
+
+
+def _edit(request: HttpRequest, transfer: Transfer) -> HttpResponse:
+    form = TransferForm(request.POST or None, instance=transfer)
+    formset = MappingFormSet(request.POST or None, instance=transfer, prefix="mappings")
+    if request.method == "POST" and form.is_valid() and formset.is_valid():
+        with transaction.atomic():
+            saved = form.save()
+            formset.instance = saved
+            formset.save()
+        messages.success(request, f"Transfer {saved.name} saved.")
+        return redirect("transfer-detail", pk=saved.pk)
+    return render(
+        request, "transfers/form.html", {"form": form, "formset": formset, "transfer": transfer}
+    )
+
+
+@login_required
+@permission_required("transfers.add_transfer", raise_exception=True)
+def transfer_create(request: HttpRequest) -> HttpResponse:
+    return _edit(request, Transfer())
+
+
+@login_required
+@permission_required("transfers.change_transfer", raise_exception=True)
+def transfer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _edit(request, get_object_or_404(Transfer, pk=pk))
+
+
+@login_required
+@permission_required(["transfers.view_transfer", "jobs.launch_run"], raise_exception=True)
+@require_POST
+def transfer_run(request: HttpRequest, pk: int) -> HttpResponse:
+    transfer = get_object_or_404(Transfer, pk=pk)
+    resume_of = None
+    if request.POST.get("resume_of"):
+        resume_of = get_object_or_404(Run, pk=request.POST["resume_of"])
+    try:
+        run = start_transfer(
+            transfer,
+            user=request.user,
+            trigger=Run.Trigger.WEB,
+            dry_run=request.POST.get("dry_run") == "1",
+            resume_of=resume_of,
+        )
+    except (TransferBusy, NotResumable) as exc:
+        messages.warning(request, str(exc))
+        return redirect("transfer-detail", pk=transfer.pk)
+    return redirect("run-detail", pk=run.pk)
+
+
+@login_required
+@permission_required("transfers.view_transferconflict", raise_exception=True)
+def conflicts_csv(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(Run, pk=run_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-conflicts.csv"'
+    writer = csv.writer(response)
+    columns = [
+        "error_code", "message", "data_element", "period", "org_unit", "category_option_combo",
+        "attribute_option_combo", "value", "object", "property",
+    ]  # fmt: skip
+    writer.writerow(columns)
+    for row in TransferConflict.objects.filter(run=run).values_list(*columns).iterator():
+        writer.writerow(row)
+    return response

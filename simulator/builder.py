@@ -1,0 +1,119 @@
+"""Helpers that create DHIS2 metadata objects in their stored JSON shape.
+
+Used by the generated datasets and by the metadata importer (which, like DHIS2, generates the
+category option combos of an imported category combo).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import random
+from typing import Any
+
+from simulator.schema import DEFAULT_UIDS
+from simulator.state import State
+
+ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+LETTERS = ALPHABET[:52]
+META_TS = "2020-01-01T00:00:00.000"
+
+
+def random_uid(rng: random.Random) -> str:
+    """A UID as ``CodeGenerator.generateUid``: a letter then 10 alphanumerics."""
+    return rng.choice(LETTERS) + "".join(rng.choice(ALPHABET) for _ in range(10))
+
+
+def stable_uid(key: str) -> str:
+    """A UID derived from a name, so demo metadata UIDs never depend on generation order."""
+    digest = hashlib.sha256(key.encode()).digest()
+    chars = [LETTERS[digest[0] % 52]] + [ALPHABET[b % 62] for b in digest[1:11]]
+    return "".join(chars)
+
+
+def ident(uid: str, name: str, code: str | None = None, **extra: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {"id": uid, "name": name, "created": META_TS, "lastUpdated": META_TS}
+    if code:
+        obj["code"] = code
+    obj.update(extra)
+    return obj
+
+
+def add_defaults(state: State) -> None:
+    """The default category objects with DHIS2's fixed UIDs (reference §10)."""
+    state.put(
+        "categoryOptions",
+        ident(DEFAULT_UIDS["categoryOptions"], "default", "default", shortName="default"),
+    )
+    state.put(
+        "categories",
+        ident(
+            DEFAULT_UIDS["categories"],
+            "default",
+            "default",
+            shortName="default",
+            dataDimensionType="DISAGGREGATION",
+            dataDimension=False,
+            categoryOptions=[{"id": DEFAULT_UIDS["categoryOptions"]}],
+        ),
+    )
+    state.put(
+        "categoryCombos",
+        ident(
+            DEFAULT_UIDS["categoryCombos"],
+            "default",
+            "default",
+            dataDimensionType="DISAGGREGATION",
+            skipTotal=False,
+            categories=[{"id": DEFAULT_UIDS["categories"]}],
+            categoryOptionCombos=[{"id": DEFAULT_UIDS["categoryOptionCombos"]}],
+        ),
+    )
+    state.put(
+        "categoryOptionCombos",
+        ident(
+            DEFAULT_UIDS["categoryOptionCombos"],
+            "default",
+            "default",
+            ignoreApproval=False,
+            categoryCombo={"id": DEFAULT_UIDS["categoryCombos"]},
+            categoryOptions=[{"id": DEFAULT_UIDS["categoryOptions"]}],
+        ),
+    )
+
+
+def generate_option_combos(
+    state: State,
+    cc: dict[str, Any],
+    uid_for: Any,
+    existing: dict[frozenset[str], str] | None = None,
+) -> list[dict[str, Any]]:
+    """Create the category option combos of ``cc`` (cartesian product of its categories'
+    options, named ``"Opt1, Opt2"``) as DHIS2's ``CategoryService.generateOptionCombos`` does.
+
+    ``uid_for(names)`` gives the UID of a new combo; combos whose option set already exists
+    (``existing``) keep their UID.
+    """
+    option_lists: list[list[dict[str, Any]]] = []
+    for ref in cc.get("categories", []):
+        cat = state.get("categories", ref["id"])
+        if cat is None:
+            return []
+        opts = [state.get("categoryOptions", o["id"]) for o in cat.get("categoryOptions", [])]
+        option_lists.append([o for o in opts if o is not None])
+    created = []
+    for combo in itertools.product(*option_lists):
+        names = ", ".join(o["name"] for o in combo)
+        key = frozenset(o["id"] for o in combo)
+        uid = (existing or {}).get(key) or uid_for(names)
+        coc = ident(
+            uid,
+            names,
+            None,
+            ignoreApproval=False,
+            categoryCombo={"id": cc["id"]},
+            categoryOptions=[{"id": o["id"]} for o in combo],
+        )
+        created.append(coc)
+    cc["categoryOptionCombos"] = [{"id": c["id"]} for c in created]
+    return created

@@ -1,0 +1,125 @@
+"""Shared pieces of the handlers: the request context, import options and envelopes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from simulator.auth import User
+from simulator.http import SimRequest, SimResponse, error_response, json_response, web_message
+from simulator.versions import Version
+
+if TYPE_CHECKING:
+    from simulator.core import Simulator
+
+IMPORT_STRATEGIES = {
+    "CREATE": "CREATE",
+    "NEW": "CREATE",
+    "UPDATE": "UPDATE",
+    "UPDATES": "UPDATE",
+    "CREATE_AND_UPDATE": "CREATE_AND_UPDATE",
+    "NEW_AND_UPDATES": "CREATE_AND_UPDATE",
+    "DELETE": "DELETE",
+    "DELETES": "DELETE",
+}
+
+
+@dataclass
+class Ctx:
+    """Everything a handler needs about the current request."""
+
+    sim: Simulator
+    request: SimRequest
+    user: User
+    version: Version
+    api_version: int | None
+    path: str
+    groups: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def state(self) -> Any:
+        return self.sim.state
+
+    @property
+    def base_url(self) -> str:
+        return self.request.base_url + self.sim.context_path
+
+
+def not_found(ctx: Ctx, klass_simple: str, uid: str) -> SimResponse:
+    """``NotFoundException``: ``<Type> with id <uid> could not be found.``; E1005 from 2.40."""
+    return error_response(
+        404,
+        f"{klass_simple} with id {uid} could not be found.",
+        error_code="E1005" if ctx.version.not_found_error_code else None,
+    )
+
+
+def conflict(message: str, error_code: str | None = None) -> SimResponse:
+    """``IllegalQueryException`` → 409 WebMessage (``CrudControllerAdvice``)."""
+    return error_response(409, message, error_code=error_code)
+
+
+def import_options(
+    ctx: Ctx, strategy: str, dry_run: bool, is_async: bool, id_schemes: dict[str, str]
+) -> dict[str, Any]:
+    """``ImportOptions`` as echoed in an ImportSummary (android fixture of 2.38+)."""
+    schemes = {name: {"type": value} for name, value in id_schemes.items()}
+    opts: dict[str, Any] = {
+        "idSchemes": schemes,
+        "dryRun": dry_run,
+        "async": is_async,
+        "importStrategy": strategy,
+        "mergeMode": "REPLACE",
+        "reportMode": "FULL",
+        "skipExistingCheck": ctx.request.flag("skipExistingCheck"),
+        "sharing": False,
+        "skipNotifications": False,
+        "skipAudit": ctx.request.flag("skipAudit"),
+        "datasetAllowsPeriods": False,
+        "strictPeriods": ctx.request.flag("strictPeriods"),
+        "strictDataElements": ctx.request.flag("strictDataElements"),
+        "strictCategoryOptionCombos": ctx.request.flag("strictCategoryOptionCombos"),
+        "strictAttributeOptionCombos": ctx.request.flag("strictAttributeOptionCombos"),
+        "strictOrganisationUnits": ctx.request.flag("strictOrganisationUnits"),
+        "requireCategoryOptionCombo": ctx.request.flag("requireCategoryOptionCombo"),
+        "requireAttributeOptionCombo": ctx.request.flag("requireAttributeOptionCombo"),
+        "skipPatternValidation": False,
+        "ignoreEmptyCollection": False,
+        "force": ctx.request.flag("force"),
+        "firstRowIsHeader": True,
+        "skipLastUpdated": False,
+        "mergeDataValues": False,
+        "skipCache": False,
+    }
+    return opts
+
+
+SUMMARY_MESSAGES = {
+    "SUCCESS": ("OK", 200, "Import was successful."),
+    "WARNING": ("WARNING", 409, "One more conflicts encountered, please check import summary."),
+    "ERROR": ("ERROR", 409, "An error occurred, please check import summary."),
+}
+
+
+def summary_envelope(ctx: Ctx, summary: dict[str, Any]) -> SimResponse:
+    """ImportSummary envelope (reference §0, ``WebMessageUtils.importSummary``): bare with 200
+    on ≤2.37 (or ``/api/37`` paths before 2.42), else WebMessage with 409 on WARNING/ERROR."""
+    if ctx.version.plain_import_response(ctx.api_version):
+        return json_response(summary)
+    status, code, message = SUMMARY_MESSAGES[summary["status"]]
+    return json_response(web_message(code, status, message, response=summary), status=code)
+
+
+def parse_strategy(ctx: Ctx, payload_strategy: str | None = None) -> str | None:
+    raw = payload_strategy or ctx.request.param("importStrategy") or ctx.request.param("strategy")
+    if raw is None:
+        return "CREATE_AND_UPDATE"
+    return IMPORT_STRATEGIES.get(raw.upper())
+
+
+def response_type(ctx: Ctx, short: str) -> str:
+    """``responseType``: ≤2.41 class name minus ``WebMessageResponse``; 2.42+ full simple
+    name (``ImportSummary`` stays ``ImportSummary``)."""
+    if ctx.version.long_response_types and short != "ImportSummary":
+        return f"{short}WebMessageResponse"
+    return short

@@ -1,0 +1,50 @@
+"""Helpers for the simulator tests: sample bodies, shape comparison, clients."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from simulator import Simulator
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dhis2"
+TODAY = "2024-07-15"
+VERSIONS = ["2.36.13.2", "2.37.9.1", "2.38.7", "2.39.5", "2.40.4.1", "2.41.0.1", "2.42.1"]
+
+
+def load_sample(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if value is None:
+        return "null"
+    return type(value).__name__
+
+
+def assert_shape(actual: Any, sample: Any, path: str = "$", ignore: tuple[str, ...] = ()) -> None:
+    """Assert ``actual`` has the key structure and value types of ``sample``, recursively.
+
+    Dicts must have exactly the sample's keys (except ``ignore``d key names); lists compare
+    their first element when both are non-empty.
+    """
+    assert _kind(actual) == _kind(sample), f"{path}: {_kind(actual)} != {_kind(sample)}"
+    if isinstance(sample, dict):
+        want = {k for k in sample if k not in ignore}
+        got = {k for k in actual if k not in ignore}
+        assert got == want, f"{path}: missing {sorted(want - got)}, extra {sorted(got - want)}"
+        for key in want:
+            assert_shape(actual[key], sample[key], f"{path}.{key}", ignore)
+    elif isinstance(sample, list) and sample and actual:
+        assert_shape(actual[0], sample[0], f"{path}[0]", ignore)
+
+
+def client_for(sim: Simulator, auth: Any = ("admin", "district"), **kw: Any) -> httpx.Client:
+    return httpx.Client(transport=sim.transport(), base_url="http://sim.local", auth=auth, **kw)

@@ -32,6 +32,7 @@ class RunContext:
         self.params: dict[str, Any] = dict(run.params or {})
         self.user_id = run.started_by_id
         self.trigger = run.trigger
+        self.started_at = run.started_at
         self.stats: dict[str, Any] = dict(run.stats or {})
         self._last_write = 0.0
         self._progress = run.progress

@@ -17,11 +17,11 @@ from .engine import (
     ChunkSummary,
     MappingRow,
     PreflightFailed,
+    TransferFailed,
+    TransferResult,
     TransferSpec,
 )
-from .engine import (
-    run_transfer as engine_run,
-)
+from .engine import run_transfer as engine_run
 from .models import ChunkCheckpoint, Transfer, TransferConflict
 from .services import resume_chain
 
@@ -93,7 +93,6 @@ def run_transfer(ctx: RunContext) -> str:
     )
     dry_run = bool(ctx.params.get("dry_run"))
     Transfer.objects.filter(pk=transfer.pk).update(last_run_id=ctx.run_id)
-    started = timezone.now()
     observer = RunObserver(ctx)
     profile = transfer.profile
     ctx.info(
@@ -112,10 +111,8 @@ def run_transfer(ctx: RunContext) -> str:
         overlap = timedelta(minutes=settings.TRANSFER_INCREMENTAL_OVERLAP_MINUTES)
         last_updated = transfer.watermark - overlap
         ctx.info(f"Incremental: values changed since {last_updated:%Y-%m-%d %H:%M:%S %Z}.")
-    with (
-        client_for(profile.source, on_retry=observer.retry) as source,
-        client_for(profile.destination, on_retry=observer.retry) as destination,
-    ):
+    # The engine relays the clients' retry events to the observer on this thread.
+    with client_for(profile.source) as source, client_for(profile.destination) as destination:
         spec = TransferSpec(
             data_set=transfer.data_set,
             target_data_set=transfer.target_data_set or None,
@@ -142,37 +139,37 @@ def run_transfer(ctx: RunContext) -> str:
             last_updated=last_updated,
             continue_on_preflight_problems=transfer.continue_on_preflight_problems,
             accepted_chunks=accepted,
+            async_import="auto",
         )
         try:
             result = engine_run(source, destination, spec, observer)
         except PreflightFailed as exc:
-            observer._flush()
-            for problem in exc.problems:
-                ctx.error(f"Preflight: {problem.message}")
+            # The engine already logged each problem; the run fails with its summary.
             ctx.stats["preflight_problems"] = len(exc.problems)
             raise
-    observer._flush()
+        except TransferFailed as exc:
+            if exc.result is not None:
+                _keep(ctx, exc.result)
+            raise
+    _keep(ctx, result)
+    blocking = [p for p in result.preflight if p.severity != "warning"]
+    skipped = transfer.unmapped == Transfer.Unmapped.SKIP and result.stats.get("unmapped", 0)
+    problems = bool(result.stats.get("conflicts", 0) or blocking or skipped)
+    if not dry_run and result.all_chunks_accepted and not problems:
+        mark = result.server_time or ctx.started_at
+        Transfer.objects.filter(pk=transfer.pk).update(watermark=mark)
+        ctx.info(f"Incremental watermark moved to {mark:%Y-%m-%d %H:%M:%S %Z}.")
+    summary = ", ".join(f"{k} {v}" for k, v in result.stats.items() if isinstance(v, int) and v)
+    ctx.info(f"Done: {summary or 'nothing to send'}.")
+    return Run.Status.WARNING if problems else Run.Status.SUCCEEDED
+
+
+def _keep(ctx: RunContext, result: TransferResult) -> None:
+    """Put the engine's figures and conflicts on the run (also for a run that stopped midway)."""
     ctx.stats.update(result.stats)
     if result.unmapped:
         ctx.stats["unmapped_detail"] = result.unmapped[:200]
     _save_conflicts(ctx.run_id, result.conflicts)
-    for problem in result.preflight:
-        ctx.warning(f"Preflight: {problem.message}")
-    problems = (
-        result.stats.get("conflicts", 0)
-        or result.preflight
-        or (transfer.unmapped == Transfer.Unmapped.SKIP and result.stats.get("unmapped", 0))
-    )
-    if not dry_run and result.all_chunks_accepted and not problems:
-        Transfer.objects.filter(pk=transfer.pk).update(watermark=started)
-        ctx.info(f"Incremental watermark moved to {started:%Y-%m-%d %H:%M:%S %Z}.")
-    summary = ", ".join(f"{k} {v}" for k, v in result.stats.items() if isinstance(v, int) and v)
-    ctx.info(f"Done: {summary or 'nothing to send'}.")
-    if not result.all_chunks_accepted:
-        raise RuntimeError(
-            "Some chunks were not accepted by the destination; resume the run to send them."
-        )
-    return Run.Status.WARNING if problems else Run.Status.SUCCEEDED
 
 
 def _save_conflicts(run_id: int, conflicts) -> None:

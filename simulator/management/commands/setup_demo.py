@@ -1,5 +1,8 @@
-"""Point the platform at the two demo simulators: instances and a connection profile.
+"""Point the platform at the two demo simulators: instances, a profile and a ready transfer.
 
+The transfer's mapping rows come from the demo datasets' documented differences
+(`simulator.datasets.DEMO_MAPPING`), so a newcomer's first run lands data on the destination and
+shows, as conflicts, what cannot land (an element and a facility the destination lacks).
 Idempotent: run it as often as you like; it updates the demo objects in place.
 """
 
@@ -8,6 +11,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from connections.models import ConnectionProfile, Instance
+from simulator import Simulator, datasets
+from transfers.models import Transfer, TransferMapping
 
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "district"  # the simulator's built-in demo user, like DHIS2's demo databases
@@ -34,7 +39,7 @@ class Command(BaseCommand):
             instance.timeout_seconds = 30
             instance.save()
             instances[key] = instance
-        ConnectionProfile.objects.update_or_create(
+        profile, _ = ConnectionProfile.objects.update_or_create(
             name="Demo: source to destination",
             defaults={
                 "source": instances["source"],
@@ -42,4 +47,60 @@ class Command(BaseCommand):
                 "description": "Two simulated DHIS2 instances started by `make run` for the demo.",
             },
         )
-        self.stdout.write(self.style.SUCCESS("Demo instances and profile are ready."))
+        self._transfer(profile)
+        self.stdout.write(self.style.SUCCESS("Demo instances, profile and transfer are ready."))
+
+    def _transfer(self, profile: ConnectionProfile) -> None:
+        data_set = datasets.DEMO["dataSets"]["RCH Monthly"]
+        transfer, _ = Transfer.objects.update_or_create(
+            name="Demo: RCH Monthly",
+            defaults={
+                "profile": profile,
+                "data_set": data_set,
+                "periods": [],
+                "relative_period": "LAST_3_MONTHS",
+                "relative_count": None,
+                "org_units": [datasets.DEMO["organisationUnits"]["Demoland"]],
+                "include_descendants": True,
+                "continue_on_preflight_problems": True,
+                "mark_complete": True,
+            },
+        )
+        transfer.mappings.all().delete()
+        TransferMapping.objects.bulk_create(
+            TransferMapping(transfer=transfer, **row) for row in demo_mapping_rows(data_set)
+        )
+
+
+def demo_mapping_rows(data_set: str) -> list[dict[str, str]]:
+    """Rows that map the demo source's renamed data elements and option combos."""
+    source = Simulator(dataset="demo-source")
+    ds = next(d for d in source.metadata("dataSets") if d["id"] == data_set)
+    elements = {d["id"]: d for d in source.metadata("dataElements")}
+    combos = {c["id"]: c for c in source.metadata("categoryCombos")}
+    de_map = datasets.DEMO_MAPPING["dataElements"]
+    coc_map = datasets.DEMO_MAPPING["categoryOptionCombos"]
+    rows = []
+    for dse in ds["dataSetElements"]:
+        de = dse["dataElement"]["id"]
+        combo = (dse.get("categoryCombo") or elements[de]["categoryCombo"])["id"]
+        renamed = [c["id"] for c in combos[combo]["categoryOptionCombos"] if c["id"] in coc_map]
+        for coc in renamed:
+            rows.append(
+                {
+                    "source_data_element": de,
+                    "source_category_option_combo": coc,
+                    "target_data_element": de_map.get(de, de),
+                    "target_category_option_combo": coc_map[coc],
+                }
+            )
+        if de in de_map:
+            rows.append(
+                {
+                    "source_data_element": de,
+                    "source_category_option_combo": "",
+                    "target_data_element": de_map[de],
+                    "target_category_option_combo": "",
+                }
+            )
+    return rows

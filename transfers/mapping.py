@@ -1,0 +1,278 @@
+"""Mapping source data values to destination identifiers.
+
+Identifiers are whatever the transfer's id scheme says: UIDs with `id_scheme="UID"`, codes with
+`id_scheme="CODE"` (values are then exported with `idScheme=CODE`, so the mapping rows, the
+attribute option combo map and the org unit map are written in codes too).
+
+Lookup order for each value (first hit wins):
+
+1. a row for exactly (data element, category option combo);
+2. a row for the data element with no source option combo ("any combo of this element");
+3. the unmapped policy: ``"send"`` keeps the identifiers unchanged, ``"skip"`` drops the value.
+   Both are counted per (data element, option combo), never silently.
+
+When the row leaves the target option combo empty, the value keeps its own combo. The default
+category option combo has a fixed UID on databases created by DHIS2 (`HllvX50cXC0`) but other
+UIDs on old databases (reference §10, `bRowv6yZOF2`), so the source default is always translated
+to the destination default, for option combos and attribute option combos alike.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+__all__ = [
+    "NO_CODE",
+    "DataValue",
+    "Mapper",
+    "MappingRow",
+    "duplicate_rows",
+]
+
+NO_CODE = "(no identifier)"
+"""Shown for a value whose object has no code on the source (CODE scheme exports null)."""
+
+
+@dataclass(frozen=True)
+class MappingRow:
+    """One mapping row. `None` source combo = any combo of that element; `None` target combo =
+    keep the value's combo (with the default combo translated)."""
+
+    source_data_element: str
+    source_category_option_combo: str | None
+    target_data_element: str
+    target_category_option_combo: str | None
+
+
+class DataValue(NamedTuple):
+    """One data value, as exported by `GET /api/dataValueSets` or as it will be posted.
+
+    A tuple (not a dict) because a transfer holds a chunk of them at a time and hashes them for
+    checkpoint keys. `comment` is None when empty; `followup` only matters when True (see
+    `to_payload`); `deleted` is set only when the source was asked for `includeDeleted`.
+    """
+
+    data_element: str | None
+    period: str
+    org_unit: str | None
+    category_option_combo: str | None
+    attribute_option_combo: str | None
+    value: str | None
+    comment: str | None = None
+    followup: bool = False
+    deleted: bool = False
+
+    @classmethod
+    def from_dhis2(cls, raw: Mapping[str, Any]) -> DataValue:
+        """Parse one exported value. The export writes `value` as a string and nulls
+        explicitly (`"comment": null` in 2.40, `""` in other versions: reference §4)."""
+        value = raw.get("value")
+        comment = raw.get("comment")
+        return cls(
+            data_element=_text(raw.get("dataElement")),
+            period=str(raw.get("period") or ""),
+            org_unit=_text(raw.get("orgUnit")),
+            category_option_combo=_text(raw.get("categoryOptionCombo")),
+            attribute_option_combo=_text(raw.get("attributeOptionCombo")),
+            value=None if value is None else str(value),
+            comment=comment if isinstance(comment, str) and comment.strip() else None,
+            followup=raw.get("followup") is True,
+            deleted=raw.get("deleted") is True,
+        )
+
+    def identity(self) -> tuple[str, str, str, str, str]:
+        """What DHIS2 keys a stored value by (absent combos read as "")."""
+        return (
+            self.data_element or "",
+            self.period,
+            self.org_unit or "",
+            self.category_option_combo or "",
+            self.attribute_option_combo or "",
+        )
+
+    def to_payload(self) -> dict[str, Any]:
+        """The value as posted to `/api/dataValueSets`.
+
+        Neither `storedBy`, `created` nor `lastUpdated` is sent: DHIS2 would keep a posted
+        `lastUpdated` (`DataValueSetImporter#createDataValue`), which would hide the transfer
+        from the destination's own incremental consumers and audit. `followup` is sent only
+        when true, so a flag set by a destination user is never cleared by a transfer.
+        """
+        out: dict[str, Any] = {
+            "dataElement": self.data_element,
+            "period": self.period,
+            "orgUnit": self.org_unit,
+        }
+        if self.category_option_combo:
+            out["categoryOptionCombo"] = self.category_option_combo
+        if self.attribute_option_combo:
+            out["attributeOptionCombo"] = self.attribute_option_combo
+        out["value"] = self.value
+        if self.comment:
+            out["comment"] = self.comment
+        if self.followup:
+            out["followup"] = True
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """The value for a conflicts table (identifiers as sent, the value, no comment)."""
+        return {
+            "dataElement": self.data_element,
+            "period": self.period,
+            "orgUnit": self.org_unit,
+            "categoryOptionCombo": self.category_option_combo,
+            "attributeOptionCombo": self.attribute_option_combo,
+            "value": self.value,
+        }
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def duplicate_rows(rows: Iterable[MappingRow]) -> list[tuple[str, str | None]]:
+    """Source keys (data element, combo) that appear in more than one row (the first wins)."""
+    seen: Counter[tuple[str, str | None]] = Counter(
+        (r.source_data_element, r.source_category_option_combo) for r in rows
+    )
+    return [key for key, count in seen.items() if count > 1]
+
+
+class Mapper:
+    """Maps `DataValue`s from source to destination identifiers and counts the unmapped ones.
+
+    `require_combos` (CODE scheme): a value without option combo identifiers had combos
+    without codes on the source and is skipped, never sent as the default combo.
+    Not thread-safe: the engine maps on the thread that consumes the fetched pages.
+    """
+
+    def __init__(
+        self,
+        rows: Iterable[MappingRow],
+        *,
+        attribute_option_combo_map: Mapping[str, str] | None = None,
+        org_unit_map: Mapping[str, str] | None = None,
+        unmapped: str = "send",
+        source_default_coc: str | None = None,
+        destination_default_coc: str | None = None,
+        require_combos: bool = False,
+    ) -> None:
+        if unmapped not in ("send", "skip"):
+            raise ValueError(f"Unmapped policy must be 'send' or 'skip', not {unmapped!r}.")
+        self._exact: dict[tuple[str, str], MappingRow] = {}
+        self._any: dict[str, MappingRow] = {}
+        for row in rows:
+            if row.source_category_option_combo:
+                key = (row.source_data_element, row.source_category_option_combo)
+                self._exact.setdefault(key, row)
+            else:
+                self._any.setdefault(row.source_data_element, row)
+        self._aoc_map = dict(attribute_option_combo_map or {})
+        self._ou_map = dict(org_unit_map or {})
+        self.send_unmapped = unmapped == "send"
+        self.source_default = source_default_coc
+        self.destination_default = destination_default_coc
+        self.require_combos = require_combos
+        # (data element, combo, identified): identified=False when the source sent no identifier.
+        self.unmapped: Counter[tuple[str, str, bool]] = Counter()
+
+    # ---- single objects ------------------------------------------------------------------------
+
+    def combo(self, coc: str | None) -> str | None:
+        """A source option combo that no row changes: the default becomes the destination's."""
+        if coc is None or coc == self.source_default:
+            return self.destination_default
+        return coc
+
+    def attribute_combo(self, aoc: str | None) -> str | None:
+        """Explicit map first, then default translation, else unchanged."""
+        if aoc is not None and aoc in self._aoc_map:
+            return self._aoc_map[aoc]
+        if aoc is None or aoc == self.source_default:
+            return self._aoc_map.get(self.source_default or "", self.destination_default)
+        return aoc
+
+    def org_unit(self, ou: str) -> str:
+        return self._ou_map.get(ou, ou)
+
+    def element(self, de: str, coc: str | None) -> tuple[str, str | None] | None:
+        """(target element, target combo) for a source pair; None when unmapped (not counted)."""
+        row = self._exact.get((de, coc)) if coc is not None else None
+        if row is None and (coc is None or coc == self.source_default):
+            # An absent combo means the default on import; accept rows written either way.
+            row = self._exact.get((de, self.source_default or ""))
+        if row is None:
+            row = self._any.get(de)
+        if row is None:
+            return None
+        target_coc = row.target_category_option_combo
+        return row.target_data_element, target_coc if target_coc else self.combo(coc)
+
+    def has_row(self, de: str) -> bool:
+        return de in self._any or any(key[0] == de for key in self._exact)
+
+    # ---- values --------------------------------------------------------------------------------
+
+    def map(self, value: DataValue) -> DataValue | None:
+        """The value in destination identifiers, or None when it must not be sent."""
+        if (
+            value.data_element is None
+            or value.org_unit is None
+            or (
+                self.require_combos
+                and (value.category_option_combo is None or value.attribute_option_combo is None)
+            )
+        ):
+            # idScheme=CODE exports null for objects without a code: nothing can match it, and
+            # a null option combo must not be taken for the default one.
+            de = value.data_element or NO_CODE
+            self.unmapped[(de, value.category_option_combo or "", False)] += 1
+            return None
+        target = self.element(value.data_element, value.category_option_combo)
+        if target is None:
+            self.unmapped[(value.data_element, value.category_option_combo or "", True)] += 1
+            if not self.send_unmapped:
+                return None
+            target = (value.data_element, self.combo(value.category_option_combo))
+        return DataValue(
+            target[0],
+            value.period,
+            self._ou_map.get(value.org_unit, value.org_unit),
+            target[1],
+            self.attribute_combo(value.attribute_option_combo),
+            value.value,
+            value.comment,
+            value.followup,
+            value.deleted,
+        )
+
+    @property
+    def unmapped_count(self) -> int:
+        return sum(self.unmapped.values())
+
+    def unmapped_report(self) -> list[dict[str, Any]]:
+        """`{data_element, category_option_combo, count, action}` rows, most frequent first.
+
+        `action` says what happened to those values: `sent` (unchanged identifiers) or
+        `skipped`; `reason` is `no mapping row`, or `no identifier on the source` for values
+        whose data element or org unit has no code (CODE scheme), which are always skipped.
+        """
+        rows = []
+        for (de, coc, identified), count in self.unmapped.most_common():
+            skipped = not identified or not self.send_unmapped
+            rows.append(
+                {
+                    "data_element": de,
+                    "category_option_combo": coc or None,
+                    "count": count,
+                    "action": "skipped" if skipped else "sent",
+                    "reason": "no mapping row" if identified else "no identifier on the source",
+                }
+            )
+        return rows

@@ -1,0 +1,278 @@
+"""One transfer run after a successful preflight: fetch, map, chunk, import, complete.
+
+Split from `transfers.engine` (which holds the public types and entry points) to keep both
+readable; `engine.run_transfer` is the only caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from dhis2.errors import Dhis2Error
+
+from .chunking import Chunk, Chunker
+from .completion import register_completeness
+from .conflicts import ConflictLog
+from .engine import STAT_KEYS, TransferFailed, TransferResult
+from .fetch import Fetcher, FetchFailed, FetchUnit, fetch_params, last_updated_param
+from .mapping import DataValue
+from .preflight import Plan, make_mapper
+from .relay import RetryRelay
+from .sending import ImportAborted, Importer
+
+if TYPE_CHECKING:
+    from dhis2.client import Client
+
+    from .engine import Observer, TransferSpec, Tuning
+
+__all__ = ["Run"]
+
+
+@contextmanager
+def _failures(run: Run) -> Iterator[None]:
+    try:
+        yield
+    except (FetchFailed, ImportAborted, Dhis2Error) as exc:
+        run.all_accepted = False
+        result = run.result()
+        run.observer.log("error", str(exc))
+        raise TransferFailed(f"{exc} {result.message}", result) from exc
+    finally:
+        run.relay.drain()
+
+
+class Run:
+    """State of one run; `execute()` once."""
+
+    def __init__(
+        self,
+        source: Client,
+        destination: Client,
+        spec: TransferSpec,
+        observer: Observer,
+        plan: Plan,
+        tuning: Tuning,
+        relay: RetryRelay,
+    ) -> None:
+        self.source, self.destination, self.spec = source, destination, spec
+        self.observer, self.plan, self.tuning, self.relay = observer, plan, tuning, relay
+        self.stats = dict.fromkeys(STAT_KEYS, 0)
+        self.conflicts = ConflictLog(tuning.max_conflict_values)
+        self.mapper = make_mapper(spec, plan.source_default, plan.destination_default)
+        self.chunker = Chunker(
+            spec.chunk_size, data_set=plan.target_data_set, id_scheme=spec.id_scheme
+        )
+        self.importer = Importer(
+            destination,
+            data_set=plan.target_data_set,
+            id_scheme=spec.id_scheme,
+            dry_run=spec.dry_run,
+            async_mode=spec.async_import,
+            async_threshold=tuning.async_threshold,
+            poll_interval=tuning.async_poll_interval,
+            job_timeout=tuning.async_timeout,
+            conflicts=self.conflicts,
+            sleep=tuning.sleep,
+        )
+        self.units = [
+            FetchUnit(block, period, i)
+            for i, (block, period) in enumerate(
+                (b, p) for b in plan.blocks for p in dict.fromkeys(spec.periods)
+            )
+        ]
+        self.last_updated = (
+            last_updated_param(spec.last_updated, plan.clock.tz) if spec.last_updated else None
+        )
+        self.completion: set[tuple[str, str, str | None]] = set()
+        self.all_accepted = True
+
+    # ---- phases ------------------------------------------------------------------------------
+
+    def execute(self) -> TransferResult:
+        spec, plan = self.spec, self.plan
+        self.observer.log(
+            "info",
+            f"{'Dry run: ' if spec.dry_run else ''}transferring {plan.data_set_name} from "
+            f"DHIS2 {plan.source_version} to DHIS2 {plan.destination_version}: "
+            f"{len(self.units)} source request(s) for {len(dict.fromkeys(spec.periods))} "
+            f"period(s), chunks of {spec.chunk_size} values.",
+        )
+        if self.last_updated:
+            self.observer.log(
+                "info",
+                f"Incremental: only values changed since {spec.last_updated:%Y-%m-%d %H:%M} "
+                f"UTC (lastUpdated={self.last_updated} in the source's time zone "
+                f"{plan.clock.tz_name}).",
+            )
+        with _failures(self):
+            self._transfer()
+        with _failures(self):
+            self._complete()
+        result = self.result()
+        self.observer.progress(100.0, result.message)
+        self.observer.log("warning" if result.conflicts else "info", result.message)
+        return result
+
+    def _transfer(self) -> None:
+        total = max(1, len(self.units))
+        params = self._params
+        with Fetcher(
+            self.source,
+            self.units,
+            params,
+            max_concurrency=self.spec.max_concurrency,
+            prefetch=self.tuning.prefetch,
+        ) as fetcher:
+            for done, (_, values) in enumerate(fetcher, 1):
+                self.relay.drain()
+                self.stats["fetch_requests"] += 1
+                self.stats["fetched"] += len(values)
+                for value in values:
+                    self._feed(value)
+                self.observer.progress(
+                    95.0 * done / total,
+                    f"Read {done} of {total} source requests ({self.stats['fetched']} values), "
+                    f"sent {self.stats['sent']} values",
+                )
+        for chunk in self.chunker.flush():
+            self._handle(chunk)
+
+    def _params(self, unit: FetchUnit) -> list[tuple[str, str]]:
+        return fetch_params(
+            data_set=self.spec.data_set,
+            unit=unit,
+            id_scheme=self.spec.id_scheme,
+            include_deleted=self.spec.include_deleted,
+            last_updated=self.last_updated,
+        )
+
+    def _feed(self, value: DataValue) -> None:
+        strategy = self.spec.import_strategy
+        if value.deleted:
+            if strategy == "CREATE":
+                self.stats["deletions_skipped"] += 1
+                return
+            strategy = "DELETE"
+        mapped = self.mapper.map(value)
+        if mapped is None:
+            return
+        chunk = self.chunker.add(mapped, strategy)
+        if chunk is not None:
+            self._handle(chunk)
+
+    def _handle(self, chunk: Chunk) -> None:
+        self.stats["chunks"] += 1
+        stores = chunk.strategy != "DELETE"
+        if chunk.key in self.spec.accepted_chunks:
+            self.stats["skipped_chunks"] += 1
+            self.stats["skipped_values"] += len(chunk)
+            if stores:
+                self._note_stored(chunk.values)
+            return
+        outcome = self.importer.send(chunk)
+        summary = outcome.summary
+        for name in ("imported", "updated", "ignored", "deleted", "splits", "requests"):
+            self.stats[name] += getattr(summary, name)
+        self.stats["sent"] += len(chunk)
+        if stores:
+            self._note_stored(outcome.stored)
+        verb = "would import" if self.spec.dry_run else "stored"
+        text = (
+            f"Chunk {chunk.index} ({len(chunk)} values, {chunk.strategy}): {summary.status}; "
+            f"{verb} {summary.imported} new, {summary.updated} updated, {summary.ignored} "
+            f"ignored, {summary.deleted} deleted"
+        )
+        if summary.splits:
+            text += f"; split {summary.splits} time(s) after timeouts or size limits"
+        if summary.accepted:
+            if not self.spec.dry_run:
+                self.observer.chunk_accepted(chunk.key, summary)
+            self.observer.log("info", text + ".")
+        else:
+            self.all_accepted = False
+            self.observer.log(
+                "warning", text + f"; {summary.rejected} value(s) rejected, see conflicts."
+            )
+        self.relay.drain()
+
+    def _note_stored(self, values: list[DataValue]) -> None:
+        if self.spec.mark_complete:
+            self.completion.update(
+                (v.org_unit or "", v.period, v.attribute_option_combo) for v in values
+            )
+
+    def _complete(self) -> None:
+        if not self.spec.mark_complete or not self.completion:
+            return
+        if self.spec.dry_run:
+            self.observer.log(
+                "info",
+                f"Dry run: completeness would be registered for {len(self.completion)} "
+                "org unit/period/attribute combination(s).",
+            )
+            return
+        if self.plan.target_data_set is None:
+            self.observer.log(
+                "warning", "Completeness not registered: the destination data set is missing."
+            )
+            return
+        self.observer.progress(97.0, f"Registering completeness ({len(self.completion)})")
+        outcome = register_completeness(
+            self.destination,
+            data_set=self.plan.target_data_set,
+            targets=self.completion,
+            id_scheme=self.spec.id_scheme,
+            batch_size=self.tuning.completion_batch,
+            conflicts=self.conflicts,
+        )
+        self.stats["completed_registrations"] += outcome.registered
+        level = "warning" if outcome.conflicts else "info"
+        self.observer.log(
+            level,
+            f"Completeness registered for {outcome.registered} of {outcome.requested} org "
+            f"unit/period combination(s)"
+            + (f"; {outcome.conflicts} could not be registered." if outcome.conflicts else "."),
+        )
+
+    # ---- result ------------------------------------------------------------------------------
+
+    def result(self) -> TransferResult:
+        stats = dict(self.stats)
+        stats["retries"] = self.relay.count
+        stats["unmapped"] = self.mapper.unmapped_count
+        stats["conflicts"] = self.conflicts.total
+        return TransferResult(
+            stats=stats,
+            conflicts=self.conflicts.conflicts,
+            unmapped=self.mapper.unmapped_report(),
+            preflight=list(self.plan.problems),
+            all_chunks_accepted=self.all_accepted,
+            server_time=self.plan.clock.server_time,
+            dry_run=self.spec.dry_run,
+            message=_summary_text(
+                stats, dry_run=self.spec.dry_run, unmapped_sent=self.mapper.send_unmapped
+            ),
+        )
+
+
+def _summary_text(stats: dict[str, int], *, dry_run: bool, unmapped_sent: bool) -> str:
+    head = "Dry run: would import" if dry_run else "Imported"
+    parts = [
+        f"{head} {stats['imported']} new and {stats['updated']} updated values "
+        f"({stats['ignored']} ignored, {stats['deleted']} deleted) from {stats['fetched']} "
+        f"read and {stats['sent']} sent in {stats['chunks']} chunk(s)"
+    ]
+    if stats["skipped_chunks"]:
+        parts.append(f"{stats['skipped_chunks']} chunk(s) already sent by an earlier attempt")
+    if stats["conflicts"]:
+        parts.append(f"{stats['conflicts']} conflict(s)")
+    if stats["unmapped"]:
+        how = "sent with unchanged identifiers" if unmapped_sent else "skipped"
+        parts.append(f"{stats['unmapped']} value(s) without a mapping row {how}")
+    if stats["retries"] or stats["splits"]:
+        parts.append(f"{stats['retries']} retries, {stats['splits']} split(s)")
+    if stats["completed_registrations"]:
+        parts.append(f"{stats['completed_registrations']} completeness registration(s)")
+    return "; ".join(parts) + "."

@@ -1,0 +1,386 @@
+"""Posting chunks to `POST /api/dataValueSets`: adaptive splitting, retries, async jobs and
+import summaries.
+
+What happens to a failed request:
+
+* **504, 413 or a read timeout**: the payload was too big or too slow for DHIS2 or its proxy.
+  The client is told not to retry those (`retry_on=()`, `attempts=1`); the engine splits the
+  values in halves and posts each half, recursively down to single values. A single value
+  that still fails becomes an error conflict, not a crash. Each split is counted.
+* **502, 503, 429 and network errors** (refused, reset, connect timeout): retried with the
+  client's `RetryPolicy` backoff (each retry reported as a `RetryEvent`); when the attempts
+  run out the run stops with `ImportAborted`: the destination is down, and the checkpoints
+  let a resumed run send only what is left.
+* **401, 403, 404, non-DHIS2 answers**: `ImportAborted` at once (every chunk would fail alike).
+* **409 from an import** is not an error: 2.38+ answers WARNING/ERROR summaries with 409
+  (reference §0). Other 4xx and 500 answers fail only this chunk (reported as conflicts).
+
+Nothing 4xx is ever retried. Posting is sequential: concurrent imports into the same
+`datavalue` table make DHIS2 contend for row locks (and deadlock on PostgreSQL in practice),
+and one request at a time keeps a struggling destination's load predictable; the fetches
+overlap with the posting instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from dhis2.async_jobs import wait_for_task
+from dhis2.errors import (
+    AuthenticationFailed,
+    Dhis2Error,
+    Dhis2Timeout,
+    JobFailed,
+    NotDhis2,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    ServerError,
+    UnexpectedResponse,
+    Unreachable,
+)
+from dhis2.imports import (
+    DataImportSummary,
+    is_job_reference,
+    parse_data_import_summary,
+    parse_job_reference,
+)
+from dhis2.retry import RetryEvent
+
+from .chunking import Chunk, halves
+from .conflicts import ConflictLog, match_conflict
+from .mapping import DataValue
+
+if TYPE_CHECKING:
+    from dhis2.client import Client
+
+__all__ = ["ChunkOutcome", "ChunkSummary", "ImportAborted", "Importer", "status_rank"]
+
+logger = logging.getLogger("transfers.sending")
+
+_STATUS_RANK = {"SUCCESS": 0, "OK": 0, "WARNING": 1, "ERROR": 2}
+
+
+def status_rank(status: str) -> int:
+    return _STATUS_RANK.get(status.upper(), 2)
+
+
+class ImportAborted(Exception):
+    """The destination cannot take more data now (down, refusing credentials, ...)."""
+
+
+class _Split(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _ChunkFailed(Exception):
+    def __init__(self, code: str | None, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class ChunkSummary:
+    """What the destination said about one chunk (all its split parts added up).
+
+    `rejected` counts values DHIS2 named in conflicts or `rejectedIndexes` (or all values of a
+    failed part); `conflicts` counts conflict entries. A chunk is `accepted` (and checkpointed)
+    only when no part failed and nothing was rejected: a chunk with conflicts is sent again by
+    a resumed run, which re-reports its conflicts (and stores nothing twice).
+    """
+
+    key: str
+    index: int
+    values: int
+    strategy: str
+    status: str = "SUCCESS"
+    imported: int = 0
+    updated: int = 0
+    ignored: int = 0
+    deleted: int = 0
+    conflicts: int = 0
+    rejected: int = 0
+    splits: int = 0
+    requests: int = 0
+    async_jobs: int = 0
+    dry_run: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.status != "ERROR" and self.conflicts == 0 and self.rejected == 0
+
+    def worsen(self, status: str) -> None:
+        if status_rank(status) > status_rank(self.status):
+            self.status = status.upper()
+
+
+@dataclass
+class ChunkOutcome:
+    summary: ChunkSummary
+    stored: list[DataValue]
+    """Values of the chunk not rejected by the destination (for completeness registration)."""
+
+
+class Importer:
+    """Posts chunks to one destination and records their conflicts in a `ConflictLog`."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        data_set: str | None,
+        id_scheme: str,
+        dry_run: bool,
+        async_mode: bool | str,
+        async_threshold: int,
+        poll_interval: float,
+        job_timeout: float,
+        conflicts: ConflictLog,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.data_set = data_set
+        self.id_scheme = id_scheme
+        self.dry_run = dry_run
+        self.async_mode = async_mode
+        self.async_threshold = async_threshold
+        self.poll_interval = poll_interval
+        self.job_timeout = job_timeout
+        self.conflicts = conflicts
+        self.sleep = sleep
+
+    # ---- public ------------------------------------------------------------------------------
+
+    def send(self, chunk: Chunk) -> ChunkOutcome:
+        summary = ChunkSummary(
+            key=chunk.key,
+            index=chunk.index,
+            values=len(chunk.values),
+            strategy=chunk.strategy,
+            dry_run=self.dry_run,
+        )
+        stored: list[DataValue] = []
+        self._send_part(chunk.values, chunk.strategy, summary, stored)
+        return ChunkOutcome(summary=summary, stored=stored)
+
+    def params(self, strategy: str, *, use_async: bool) -> dict[str, Any]:
+        """Query of an import. With CODE, `idScheme=CODE` makes DHIS2 resolve data elements,
+        org units and option combos by code, while `dataSetIdScheme=UID` keeps the data set a
+        UID (the more specific scheme wins: `createIdScheme` in `DefaultDataValueSetService`)."""
+        params: dict[str, Any] = {"importStrategy": strategy}
+        if self.dry_run:
+            params["dryRun"] = "true"
+        if self.id_scheme != "UID":
+            params["idScheme"] = self.id_scheme
+            if self.data_set:
+                params["dataSetIdScheme"] = "UID"
+        if use_async:
+            params["async"] = "true"
+        return params
+
+    # ---- splitting ---------------------------------------------------------------------------
+
+    def _send_part(
+        self,
+        values: list[DataValue],
+        strategy: str,
+        summary: ChunkSummary,
+        stored: list[DataValue],
+    ) -> None:
+        try:
+            parsed = self._post(values, strategy, summary)
+        except _Split as exc:
+            if len(values) <= 1:
+                self._fail(values, exc.code, f"{exc.message} (even for this single value)", summary)
+                return
+            summary.splits += 1
+            left, right = halves(values)
+            logger.info(
+                "Chunk %s: %s; splitting %d values into %d + %d",
+                summary.index,
+                exc.code,
+                len(values),
+                len(left),
+                len(right),
+            )
+            self._send_part(left, strategy, summary, stored)
+            self._send_part(right, strategy, summary, stored)
+            return
+        except _ChunkFailed as exc:
+            self._fail(values, exc.code, exc.message, summary)
+            return
+        self._apply(parsed, values, summary, stored)
+
+    def _fail(
+        self, values: Sequence[DataValue], code: str | None, message: str, summary: ChunkSummary
+    ) -> None:
+        summary.worsen("ERROR")
+        summary.rejected += len(values)
+        summary.conflicts += 1
+        self.conflicts.add(
+            error_code=code,
+            message=message,
+            object=None,
+            property=None,
+            values=(v.describe() for v in values),
+        )
+
+    def _apply(
+        self,
+        parsed: DataImportSummary,
+        values: Sequence[DataValue],
+        summary: ChunkSummary,
+        stored: list[DataValue],
+    ) -> None:
+        summary.imported += parsed.imported
+        summary.updated += parsed.updated
+        summary.ignored += parsed.ignored
+        summary.deleted += parsed.deleted
+        summary.worsen(parsed.status)
+        if parsed.status == "ERROR":
+            # Header invalid ("Import process was aborted") or an exception: nothing stored.
+            first = parsed.conflicts[0] if parsed.conflicts else None
+            message = parsed.description or "DHIS2 rejected the whole request"
+            if first is not None and first.value and first.value not in message:
+                message = f"{message}: {first.value}"
+            code = first.error_code if first is not None else None
+            if code is None and parsed.web_message:
+                code = parsed.web_message.get("errorCode")
+            summary.rejected += len(values)
+            summary.conflicts += max(1, len(parsed.conflicts))
+            self.conflicts.add(
+                error_code=code,
+                message=message,
+                object=first.object if first is not None else None,
+                property=first.property if first is not None else None,
+                values=(v.describe() for v in values),
+            )
+            return
+        rejected = {i for i in parsed.rejected_indexes if 0 <= i < len(values)}
+        for conflict in parsed.conflicts:
+            rows = match_conflict(conflict, values)
+            rejected.update(rows)
+            self.conflicts.add_import_conflict(conflict, values, rows)
+        summary.conflicts += len(parsed.conflicts)
+        summary.rejected += len(rejected)
+        stored.extend(v for i, v in enumerate(values) if i not in rejected)
+
+    # ---- one request -------------------------------------------------------------------------
+
+    def _use_async(self, size: int) -> bool:
+        if self.async_mode == "auto":
+            return size >= self.async_threshold
+        return bool(self.async_mode)
+
+    def _post(
+        self, values: Sequence[DataValue], strategy: str, summary: ChunkSummary
+    ) -> DataImportSummary:
+        use_async = self._use_async(len(values))
+        payload: dict[str, Any] = {}
+        if self.data_set:
+            payload["dataSet"] = self.data_set
+        payload["dataValues"] = [v.to_payload() for v in values]
+        params = self.params(strategy, use_async=use_async)
+        response = self._request(payload, params, len(values))
+        summary.requests += 1
+        body = response.body
+        if use_async and response.status_code == 200 and is_job_reference(body):
+            summary.async_jobs += 1
+            body = self._wait(body)
+        try:
+            return parse_data_import_summary(body)
+        except UnexpectedResponse as exc:
+            raise _ChunkFailed(None, str(exc)) from exc
+
+    def _request(self, payload: dict[str, Any], params: dict[str, Any], size: int) -> Any:
+        policy = self.client.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self.client.request(
+                    "POST",
+                    "dataValueSets",
+                    params=params,
+                    json=payload,
+                    ok_statuses=(409,),
+                    retry_on=(),
+                    attempts=1,
+                )
+            except Dhis2Error as exc:
+                reason = self._classify(exc, size)
+            if attempt >= policy.max_attempts:
+                raise ImportAborted(
+                    f"The destination did not accept data after {attempt} attempts: {reason}. "
+                    "Values already accepted are checkpointed; resume the run once the "
+                    "destination is available again."
+                )
+            wait = policy.wait_for(attempt)
+            # The client's own hook: during a run it reports to the observer (`RetryRelay`).
+            hook = self.client.on_retry
+            event = RetryEvent(
+                attempt=attempt,
+                max_attempts=policy.max_attempts,
+                method="POST",
+                url=self.client.api_url("dataValueSets"),
+                reason=reason,
+                wait_seconds=wait,
+            )
+            logger.warning("DHIS2 import retried: %s", event)
+            if hook is not None:
+                hook(event)
+            if wait > 0:
+                self.sleep(wait)
+
+    @staticmethod
+    def _classify(exc: Dhis2Error, size: int) -> str:
+        """Raise `_Split`/`_ChunkFailed`/`ImportAborted`, or return a reason to retry."""
+        if isinstance(exc, PayloadTooLarge):
+            raise _Split("HTTP_413", f"The request with {size} values was too large (HTTP 413)")
+        if isinstance(exc, Dhis2Timeout):
+            if isinstance(exc.__cause__, httpx.ConnectTimeout):
+                return "connect timeout"
+            raise _Split("TIMEOUT", f"DHIS2 did not answer in time for {size} values")
+        if isinstance(exc, ServerError) and exc.status_code == 504:
+            raise _Split("HTTP_504", f"The proxy gave up waiting for {size} values (HTTP 504)")
+        if isinstance(exc, ServerError) and exc.status_code in (502, 503):
+            return f"HTTP {exc.status_code}"
+        if isinstance(exc, RateLimited | Unreachable):
+            return str(exc)
+        if isinstance(exc, AuthenticationFailed | PermissionDenied | NotFound | NotDhis2):
+            raise ImportAborted(str(exc)) from exc
+        code = exc.error_code or (f"HTTP_{exc.status_code}" if exc.status_code else None)
+        raise _ChunkFailed(code, str(exc)) from exc
+
+    def _wait(self, body: Any) -> Any:
+        job = parse_job_reference(body)
+        try:
+            return wait_for_task(
+                self.client,
+                job.job_type,
+                job.id,
+                poll_interval=self.poll_interval,
+                timeout=self.job_timeout,
+                sleep=self.sleep,
+            )
+        except JobFailed as exc:
+            if exc.summary is not None:
+                return exc.summary
+            raise _ChunkFailed("JOB_FAILED", str(exc)) from exc
+        except Dhis2Timeout as exc:
+            raise ImportAborted(str(exc)) from exc
+        except Dhis2Error as exc:
+            raise ImportAborted(
+                f"Lost track of the destination's import job {job.id}: {exc}"
+            ) from exc

@@ -119,8 +119,10 @@ def main() -> None:
     root = next(o["id"] for o in source.metadata("organisationUnits") if o.get("level") == 1)
     periods = sorted({v["period"] for v in source.data_values(data_set=data_set["id"])})
     total = len(source.data_values(data_set=data_set["id"]))
+    units, elements = len(data_set["organisationUnits"]), len(data_set["dataSetElements"])
     print(
-        f"{total:,} values: {len(periods)} periods, {len(data_set['organisationUnits'])} org units, {len(data_set['dataSetElements'])} data elements x 4 option combos"
+        f"{total:,} values: {len(periods)} periods, {units} org units, "
+        f"{elements} data elements x 4 option combos"
     )
 
     with source.serve() as s, destination.serve() as d:
@@ -156,8 +158,9 @@ def main() -> None:
             destination.set_faults(Faults())
             landed = len(destination.data_values(data_set=data_set["id"]))
             st = result.stats
+            complete = "all" if landed == total else f"MISSING {total - landed}"
             print(
-                f"    values {st['sent']:,} sent, {landed:,} stored ({'all' if landed == total else 'MISSING ' + str(total - landed)}); "
+                f"    values {st['sent']:,} sent, {landed:,} stored ({complete}); "
                 f"{st['chunks']} chunks, {st['retries']} retries, {st['splits']} splits; "
                 f"{total / seconds:,.0f} values/s ({seconds / base_s:.1f}x baseline)"
             )

@@ -16,11 +16,13 @@ ROLES = (ADMIN, OPERATOR)
 #: Apps whose models make up the product. Operators may view all of them.
 PROJECT_APPS = ("connections", "jobs", "transfers", "metadata_sync", "completeness", "tracker")
 
-#: What an operator may do beyond viewing: launch, watch and cancel runs, and test a connection
-#: (which uses a credential server-side but never reveals it).
+#: What an operator may do beyond viewing: launch, watch and cancel runs, run a schedule now
+#: (not change it), and test a connection (which uses a credential server-side but never
+#: reveals it).
 OPERATOR_EXTRA = (
     "jobs.launch_run",
     "jobs.cancel_run",
+    "jobs.run_schedule",
     "connections.test_instance",
 )
 

@@ -15,7 +15,7 @@ from connections.api import ConnectionProfileViewSet, InstanceViewSet
 from connections.crypto import CredentialDecryptionError
 from connections.services import CredentialsMissing
 from dhis2.errors import Dhis2Error
-from jobs.api import RunViewSet
+from jobs.api import RunViewSet, ScheduleViewSet
 from transfers.api import RunConflictViewSet, TransferViewSet
 
 
@@ -43,11 +43,13 @@ class TokenView(ObtainAuthToken):
 
 
 router = DefaultRouter()
-router.register("instances", InstanceViewSet)
-router.register("profiles", ConnectionProfileViewSet)
-router.register("runs", RunViewSet)
-router.register("transfers", TransferViewSet)
-router.register("transfer-conflicts", RunConflictViewSet)
+# "api-" basenames keep API route names apart from the pages' ("run-detail" is the run page).
+router.register("instances", InstanceViewSet, basename="api-instance")
+router.register("profiles", ConnectionProfileViewSet, basename="api-profile")
+router.register("runs", RunViewSet, basename="api-run")
+router.register("schedules", ScheduleViewSet, basename="api-schedule")
+router.register("transfers", TransferViewSet, basename="api-transfer")
+router.register("transfer-conflicts", RunConflictViewSet, basename="api-transfer-conflict")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

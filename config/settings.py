@@ -213,6 +213,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "jobs.models.Run.Status",
+        "ScheduleStatusEnum": "jobs.models.Schedule.Status",
+    },
 }
 
 # --- Background jobs (django-q2) ------------------------------------------------------------

@@ -2,21 +2,27 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 STALL_CHECK_NAME = "dhis2sync: fail stalled runs"
+REPAIR_NAME = "dhis2sync: repair schedules"
 
 
 def _ensure_housekeeping(sender, **kwargs) -> None:
-    """Keep one django-q2 schedule that reaps stalled runs every five minutes."""
+    """Keep the housekeeping django-q2 schedules: reap stalled runs, and re-arm our schedules
+    whose django-q2 counterpart drifted (a lost runner task would otherwise stop them)."""
     from django_q.models import Schedule
 
-    Schedule.objects.update_or_create(
-        name=STALL_CHECK_NAME,
-        defaults={
-            "func": "jobs.tasks.fail_stalled_runs",
-            "schedule_type": Schedule.MINUTES,
-            "minutes": 5,
-            "repeats": -1,
-        },
-    )
+    for name, func, minutes in (
+        (STALL_CHECK_NAME, "jobs.tasks.fail_stalled_runs", 5),
+        (REPAIR_NAME, "jobs.tasks.repair_schedules", 10),
+    ):
+        Schedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": func,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": minutes,
+                "repeats": -1,
+            },
+        )
 
 
 class JobsConfig(AppConfig):

@@ -1,4 +1,4 @@
-"""One `Run` record for all background work, and its log lines.
+"""One `Run` record for all background work, its log lines, and the schedules that start runs.
 
 The row is written before the task is queued, so a run exists (and can be watched, cancelled or
 diagnosed) even when the queue or the worker is down.
@@ -7,7 +7,11 @@ diagnosed) even when the queue or the worker is down.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.dispatch import receiver
+
+from .signals import run_finished
 
 
 class Run(models.Model):
@@ -52,6 +56,14 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    schedule = models.ForeignKey(
+        "Schedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="runs",
+        help_text="The schedule that started this run (scheduled or 'run now'), if any.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -106,3 +118,118 @@ class RunLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"[{self.level}] {self.message[:80]}"
+
+
+def default_timezone() -> str:
+    return settings.TIME_ZONE
+
+
+class Schedule(models.Model):
+    """A cron-driven job: runs a saved transfer (or another job type) unattended.
+
+    `enabled` is the admin's switch; `status` is what the schedule does now: `disabled` when
+    switched off, `paused_by_failures` once `max_consecutive_failures` runs in a row failed
+    (until an admin resumes it), `active` otherwise. Only an active schedule owns a django-q2
+    schedule (`q_schedule`); the logic lives in `jobs.schedules`.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED_BY_FAILURES = "paused_by_failures", "Paused after failures"
+        DISABLED = "disabled", "Disabled"
+
+    name = models.CharField(max_length=100, unique=True)
+    job_type = models.CharField(
+        max_length=30, help_text="What the schedule runs; see jobs.schedules.JOB_TYPES."
+    )
+    job_id = models.PositiveBigIntegerField(help_text="The id of the transfer (or other job).")
+    cron = models.CharField(
+        max_length=100,
+        help_text='Five fields: minute hour day-of-month month day-of-week, e.g. "0 2 * * *".',
+    )
+    timezone = models.CharField(
+        "time zone",
+        max_length=64,
+        default=default_timezone,
+        help_text="The cron times are wall-clock times in this zone.",
+    )
+    enabled = models.BooleanField(default=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    max_consecutive_failures = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Pause the schedule after this many failed runs in a row.",
+    )
+    notify_emails = models.TextField(
+        blank=True,
+        help_text="Comma-separated addresses to e-mail; empty means the site admins.",
+    )
+    notify_on_success = models.BooleanField(
+        default=False,
+        help_text="Also e-mail when a run succeeds or finishes with warnings "
+        "(failures and pauses are always e-mailed).",
+    )
+    next_run = models.DateTimeField(null=True, blank=True, editable=False)
+    last_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    q_schedule = models.OneToOneField(
+        "django_q.Schedule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+        help_text="The django-q2 schedule that fires this one (only while active).",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["job_type", "job_id"], name="schedule_job_idx")]
+        permissions = [("run_schedule", "Can run a schedule now")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def target(self) -> str:
+        """The overlap key shared with every run of the same job, e.g. "transfer:5"."""
+        return f"{self.job_type}:{self.job_id}"
+
+    @property
+    def recipients(self) -> list[str]:
+        return [e.strip() for e in self.notify_emails.split(",") if e.strip()]
+
+    @property
+    def badge_class(self) -> str:
+        """The `status-*` badge class of app.css that matches this status."""
+        return {
+            self.Status.ACTIVE: "status-succeeded",
+            self.Status.PAUSED_BY_FAILURES: "status-failed",
+            self.Status.DISABLED: "status-cancelled",
+        }.get(self.status, "")
+
+
+@receiver(run_finished, dispatch_uid="jobs.schedule_outcome")
+def _count_schedule_outcome(sender, run: Run, **kwargs) -> None:
+    """Feed finished runs of a schedule to its failure counter and notifications.
+
+    Connected here, next to the models, so every process that loads them (web, worker,
+    management commands) counts outcomes; the logic is in `jobs.schedules`.
+    """
+    if run.schedule_id is None:
+        return
+    from .schedules import record_outcome
+
+    record_outcome(run)

@@ -63,6 +63,7 @@ def execute_run(run_id: int) -> str:
     }
     if status in (Run.Status.SUCCEEDED, Run.Status.WARNING):
         fields["progress"] = 100
+        fields["progress_message"] = "Finished"
     Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(**fields)
     run.refresh_from_db()
     run_finished.send(sender=Run, run=run)
@@ -74,3 +75,10 @@ def fail_stalled_runs() -> int:
     from .services import fail_stalled_runs as _fail
 
     return _fail()
+
+
+def repair_schedules() -> str:
+    """Housekeeping: rebuild django-q2 schedules that drifted from ours (see sync_schedules)."""
+    from .schedules import repair_schedules as _repair
+
+    return str(_repair())

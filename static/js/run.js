@@ -23,8 +23,9 @@
     const stats = document.getElementById("run-stats");
     stats.replaceChildren();
     Object.entries(data.stats || {}).forEach(([k, v]) => {
+      if (v !== null && typeof v === "object") return; // tables are shown in their own section
       const dt = document.createElement("dt"); dt.textContent = k;
-      const dd = document.createElement("dd"); dd.textContent = typeof v === "object" ? JSON.stringify(v) : v;
+      const dd = document.createElement("dd"); dd.textContent = v;
       stats.append(dt, dd);
     });
     data.log.forEach((e) => {
@@ -39,6 +40,8 @@
     if (!data.active) {
       const form = document.getElementById("cancel-form");
       if (form) form.remove();
+      // Sections such as the conflicts table are rendered by the server: show them now.
+      if (!box.dataset.reloaded) { box.dataset.reloaded = "1"; window.location.reload(); }
       document.dispatchEvent(new CustomEvent("run:finished", { detail: data }));
     }
     active = data.active;

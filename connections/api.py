@@ -96,7 +96,11 @@ class InstanceViewSet(viewsets.ModelViewSet):
             items = browse.list_data_sets(client, search=request.query_params.get("search", ""))
         return Response(items)
 
-    @extend_schema(responses=dict)
+    @extend_schema(
+        operation_id="v1_instances_data_set_structure",
+        parameters=[OpenApiParameter("uid", str, OpenApiParameter.PATH)],
+        responses=dict,
+    )
     @action(detail=True, methods=["get"], url_path=r"data-sets/(?P<uid>[^/.]+)")
     def data_set(self, request: Request, pk: str | None = None, uid: str = "") -> Response:
         if not is_valid_uid(uid):
@@ -104,7 +108,13 @@ class InstanceViewSet(viewsets.ModelViewSet):
         with client_for(self.get_object(), max_attempts=2) as client:
             return Response(browse.data_set_structure(client, uid))
 
-    @extend_schema(parameters=[OpenApiParameter("count", int)], responses=dict)
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("uid", str, OpenApiParameter.PATH),
+            OpenApiParameter("count", int),
+        ],
+        responses=dict,
+    )
     @action(detail=True, methods=["get"], url_path=r"data-sets/(?P<uid>[^/.]+)/periods")
     def periods(self, request: Request, pk: str | None = None, uid: str = "") -> Response:
         if not is_valid_uid(uid):

@@ -35,10 +35,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        demo = opts["demo"] == "on" or (
-            opts["demo"] == "auto"
-            and not Instance.objects.exclude(base_url__contains="127.0.0.1:808").exists()
-        )
+        demo_urls = [f"http://127.0.0.1:{port}" for port in DEMO_PORTS]
+        real_configured = Instance.objects.exclude(base_url__in=demo_urls).exists()
+        demo = opts["demo"] == "on" or (opts["demo"] == "auto" and not real_configured)
         procs: list[subprocess.Popen] = []
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if demo:
@@ -51,6 +50,9 @@ class Command(BaseCommand):
                 )
             time.sleep(1.5)
             call_command("setup_demo", source_port=DEMO_PORTS[0], destination_port=DEMO_PORTS[1])
+        # Schedules live in the database; make sure each active one is armed before the worker
+        # starts (its django-q2 counterpart may have drifted while the platform was down).
+        call_command("sync_schedules")
         procs.append(subprocess.Popen([*manage, "qcluster"], env=env))
         procs.append(subprocess.Popen([*manage, "runserver", "--noreload", opts["addr"]], env=env))
         self.stdout.write(

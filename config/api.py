@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import ProtectedError
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -29,6 +30,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return Response({"detail": str(exc)}, status=502)
     if isinstance(exc, CredentialDecryptionError | CredentialsMissing):
         return Response({"detail": str(exc)}, status=409)
+    if isinstance(exc, ProtectedError):
+        users = sorted({str(obj) for obj in exc.protected_objects})[:10]
+        return Response(
+            {"detail": f"Still in use by: {', '.join(users)}. Remove or change those first."},
+            status=409,
+        )
     return drf_exception_handler(exc, context)
 
 

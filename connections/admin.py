@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
 
 from .forms import InstanceForm
 from .models import ConnectionProfile, Instance
@@ -10,6 +12,7 @@ from .services import test_connection
 
 
 @admin.register(Instance)
+@method_decorator(sensitive_post_parameters("password", "token"), name="changeform_view")
 class InstanceAdmin(admin.ModelAdmin):
     form = InstanceForm
     list_display = [

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from dhis2.uids import is_valid_uid
 
 from . import browse
-from .models import ConnectionProfile, Instance, validate_base_url
+from .models import ConnectionProfile, Instance, validate_base_url, validate_token
 from .services import client_for, test_connection
 
 
@@ -39,6 +39,13 @@ class InstanceSerializer(serializers.ModelSerializer):
     def validate_base_url(self, value: str) -> str:
         try:
             validate_base_url(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+        return value
+
+    def validate_token(self, value: str) -> str:
+        try:
+            validate_token(value)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from exc
         return value

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import Instance
+from .models import Instance, validate_token
 
 _KEEP = "Leave blank to keep the stored value."
 
@@ -23,6 +23,11 @@ class InstanceForm(forms.ModelForm):
     class Meta:
         model = Instance
         fields = ["name", "base_url", "auth_type", "username", "verify_tls", "timeout_seconds"]
+
+    def clean_token(self) -> str:
+        token = self.cleaned_data.get("token", "")
+        validate_token(token)
+        return token
 
     def _post_clean(self) -> None:
         # Put new secrets on the instance before model validation checks that one is present.

@@ -22,6 +22,19 @@ def validate_base_url(value: str) -> None:
         raise ValidationError(str(exc)) from exc
 
 
+def validate_username(value: str) -> None:
+    if ":" in value:
+        # Basic auth joins user and password with ':', so DHIS2 could never see this user.
+        raise ValidationError("A DHIS2 username cannot contain ':'.")
+
+
+def validate_token(value: str) -> None:
+    if value and any(c.isspace() for c in value):
+        raise ValidationError(
+            "A personal access token has no spaces; paste it again without spaces or line breaks."
+        )
+
+
 class Instance(models.Model):
     class AuthType(models.TextChoices):
         BASIC = "basic", "Username and password"
@@ -35,7 +48,7 @@ class Instance(models.Model):
         help_text="The DHIS2 address, with its context path if any, e.g. https://dhis2.example.org/dhis",
     )
     auth_type = models.CharField(max_length=10, choices=AuthType.choices, default=AuthType.BASIC)
-    username = models.CharField(max_length=150, blank=True)
+    username = models.CharField(max_length=150, blank=True, validators=[validate_username])
     password_encrypted = models.TextField(blank=True, editable=False)
     token_encrypted = models.TextField(blank=True, editable=False)
     verify_tls = models.BooleanField(
@@ -64,6 +77,7 @@ class Instance(models.Model):
         self.password_encrypted = crypto.encrypt(raw)
 
     def set_token(self, raw: str) -> None:
+        validate_token(raw)
         self.token_encrypted = crypto.encrypt(raw)
 
     @property

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from dhis2.auth import BasicAuth, TokenAuth
 from dhis2.client import Client, RetryEvent, RetryPolicy
@@ -23,6 +24,7 @@ class CredentialsMissing(Exception):
     """The instance has no credential stored for its auth type."""
 
 
+@sensitive_variables("password", "token", "auth")
 def client_for(
     instance: Instance,
     *,
@@ -33,16 +35,22 @@ def client_for(
 
     Raises `CredentialDecryptionError` or `CredentialsMissing` with a message for the user.
     """
-    if instance.auth_type == Instance.AuthType.TOKEN:
-        token = decrypt(instance.token_encrypted)
-        if not token:
-            raise CredentialsMissing(f"Instance {instance.name} has no personal access token.")
-        auth: BasicAuth | TokenAuth = TokenAuth(token)
-    else:
-        password = decrypt(instance.password_encrypted)
-        if not instance.username or not password:
-            raise CredentialsMissing(f"Instance {instance.name} has no username and password.")
-        auth = BasicAuth(instance.username, password)
+    try:
+        if instance.auth_type == Instance.AuthType.TOKEN:
+            token = decrypt(instance.token_encrypted)
+            if not token:
+                raise CredentialsMissing(f"Instance {instance.name} has no personal access token.")
+            auth: BasicAuth | TokenAuth = TokenAuth(token)
+        else:
+            password = decrypt(instance.password_encrypted)
+            if not instance.username or not password:
+                raise CredentialsMissing(f"Instance {instance.name} has no username and password.")
+            auth = BasicAuth(instance.username, password)
+    except ValueError as exc:  # the auth classes refuse a malformed credential
+        raise CredentialsMissing(
+            f"The stored credential of instance {instance.name} cannot be used ({exc}); "
+            "an admin must enter it again."
+        ) from None
     retry = RetryPolicy(
         max_attempts=max_attempts or settings.DHIS2_MAX_ATTEMPTS,
         backoff_base=settings.DHIS2_BACKOFF_BASE,

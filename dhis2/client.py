@@ -7,6 +7,7 @@ credentials out of every log line, repr, exception and retry event.
 
 from __future__ import annotations
 
+import contextlib
 import json as jsonlib
 import logging
 import time
@@ -408,6 +409,9 @@ class Client:
                     status_code=200,
                 )
             )
+        if self._version is None and isinstance(body.get("version"), str):
+            with contextlib.suppress(ValueError):  # one call serves system_info() and version
+                self._version = Version.parse(body["version"])
         return body
 
     @property

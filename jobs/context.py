@@ -21,8 +21,18 @@ logger = logging.getLogger("jobs.run")
 PROGRESS_WRITE_INTERVAL = 0.5
 
 
+#: Heartbeats closer together than this are skipped (a busy handler beats very often).
+HEARTBEAT_INTERVAL = 15.0
+
+
 class RunCancelled(Exception):
     """Raised inside a handler at its next progress report after a user asked to cancel."""
+
+
+class RunAborted(Exception):
+    """The run is no longer `running` in the database (the stall check failed it, or it was
+    removed): the handler must stop, because its outcome can no longer be recorded and another
+    run of the same job may already have started."""
 
 
 class RunContext:
@@ -35,6 +45,7 @@ class RunContext:
         self.started_at = run.started_at
         self.stats: dict[str, Any] = dict(run.stats or {})
         self._last_write = 0.0
+        self._last_beat = time.monotonic()
         self._progress = run.progress
 
     # --- log --------------------------------------------------------------------------------
@@ -72,7 +83,7 @@ class RunContext:
         now = time.monotonic()
         if not force and now - self._last_write < PROGRESS_WRITE_INTERVAL:
             return
-        self._last_write = now
+        self._last_write = self._last_beat = now
         fields: dict[str, Any] = {
             "progress": self._progress,
             "heartbeat_at": timezone.now(),
@@ -80,12 +91,24 @@ class RunContext:
         }
         if message:
             fields["progress_message"] = message[:200]
-        Run.objects.filter(pk=self.run_id).update(**fields)
+        self._update_running(**fields)
         self.check_cancelled()
 
-    def heartbeat(self) -> None:
-        Run.objects.filter(pk=self.run_id).update(heartbeat_at=timezone.now())
+    def heartbeat(self, *, force: bool = False) -> None:
+        """Tell the stall check this run is alive (at most every HEARTBEAT_INTERVAL seconds)."""
+        now = time.monotonic()
+        if not force and now - self._last_beat < HEARTBEAT_INTERVAL:
+            return
+        self._last_beat = now
+        self._update_running(heartbeat_at=timezone.now())
         self.check_cancelled()
+
+    def _update_running(self, **fields: Any) -> None:
+        if not Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING).update(**fields):
+            raise RunAborted(
+                f"Run #{self.run_id} is no longer running (it was marked failed or removed); "
+                "stopping."
+            )
 
     def check_cancelled(self) -> None:
         if Run.objects.filter(pk=self.run_id, cancel_requested=True).exists():

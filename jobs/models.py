@@ -73,6 +73,15 @@ class Run(models.Model):
             models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat_idx"),
             models.Index(fields=["target", "status"], name="run_target_status_idx"),
         ]
+        constraints = [
+            # At most one queued or running run per job, whoever starts it (pages, API,
+            # schedules, CLI): the database settles races that row locks alone would not.
+            models.UniqueConstraint(
+                fields=["target"],
+                condition=models.Q(status__in=["queued", "running"]) & ~models.Q(target=""),
+                name="run_one_active_per_target",
+            )
+        ]
         permissions = [
             ("launch_run", "Can launch runs"),
             ("cancel_run", "Can cancel runs"),

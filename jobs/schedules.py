@@ -58,7 +58,7 @@ from django_q.models import Schedule as QSchedule
 
 from .kinds import KINDS
 from .models import Run, RunLogEntry, Schedule
-from .services import active_run_for, launch
+from .services import TargetBusy, active_run_for, launch
 from .signals import run_finished
 
 logger = logging.getLogger(__name__)
@@ -679,7 +679,10 @@ def run_now(schedule: Schedule, *, user: AbstractBaseUser | None, trigger: str) 
         active = active_run_for(schedule.target)
         if active is not None:
             raise ScheduleBusy(active)
-        return _launch(schedule, user=user, trigger=trigger, note=f"run now by {_who(user)}")
+        try:
+            return _launch(schedule, user=user, trigger=trigger, note=f"run now by {_who(user)}")
+        except TargetBusy as exc:  # started elsewhere (another schedule, a page) meanwhile
+            raise ScheduleBusy(exc.run) from None
 
 
 def _record_skipped(schedule: Schedule, active: Run) -> Run:
@@ -759,12 +762,17 @@ def run_schedule(schedule_id: int) -> str:
         if active is not None:
             _record_skipped(schedule, active)
             return "skipped"
-        _launch(
-            schedule,
-            user=None,
-            trigger=Run.Trigger.SCHEDULE,
-            note=f'due at cron "{schedule.cron}" ({schedule.timezone})',
-        )
+        try:
+            _launch(
+                schedule,
+                user=None,
+                trigger=Run.Trigger.SCHEDULE,
+                note=f'due at cron "{schedule.cron}" ({schedule.timezone})',
+            )
+        except TargetBusy as exc:  # started elsewhere meanwhile: same as finding it active
+            if exc.run is not None:
+                _record_skipped(schedule, exc.run)
+            return "skipped"
     return "launched"
 
 

@@ -10,13 +10,22 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .enqueue import enqueue_run
 from .kinds import get_kind
 from .models import Run, RunLogEntry
 from .signals import run_finished
+
+
+class TargetBusy(Exception):
+    """A run of the same job (same target) is already queued or running."""
+
+    def __init__(self, run: Run | None, target: str) -> None:
+        self.run = run
+        where = f" as run #{run.pk}" if run else ""
+        super().__init__(f"{target} is already being run{where}; runs of one job never overlap.")
 
 
 def launch(
@@ -38,14 +47,22 @@ def launch(
     job_kind = get_kind(kind)
     if trigger not in Run.Trigger.values:
         raise ValueError(f"Unknown trigger {trigger!r}.")
-    run = Run.objects.create(
-        kind=job_kind.key,
-        title=(title or job_kind.label)[:200],
-        target=target,
-        trigger=trigger,
-        started_by=user if user is not None and user.is_authenticated else None,
-        params=params or {},
-    )
+    if params is not None and not isinstance(params, dict):
+        raise ValueError("Run parameters must be a JSON object (names and values).")
+    try:
+        with transaction.atomic():
+            run = Run.objects.create(
+                kind=job_kind.key,
+                title=(title or job_kind.label)[:200],
+                target=target,
+                trigger=trigger,
+                started_by=user if user is not None and user.is_authenticated else None,
+                params=params or {},
+            )
+    except IntegrityError:
+        if target and (active := active_run_for(target)) is not None:
+            raise TargetBusy(active, target) from None
+        raise
     RunLogEntry.objects.create(
         run=run,
         message=f"Queued by {_who(run)} ({run.get_trigger_display().lower()}).",

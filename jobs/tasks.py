@@ -6,9 +6,9 @@ import logging
 
 from django.utils import timezone
 
-from .context import RunCancelled, RunContext
+from .context import RunAborted, RunCancelled, RunContext
 from .kinds import get_kind
-from .models import Run
+from .models import Run, RunLogEntry
 from .signals import run_finished
 
 logger = logging.getLogger(__name__)
@@ -35,9 +35,10 @@ def execute_run(run_id: int) -> str:
         logger.info("Run %s was not queued any more (claimed or cancelled); skipping.", run_id)
         return Run.objects.filter(pk=run_id).values_list("status", flat=True).first() or "missing"
     run = Run.objects.get(pk=run_id)
-    ctx = RunContext(run)
     status, error = Run.Status.SUCCEEDED, ""
+    ctx: RunContext | None = None
     try:
+        ctx = RunContext(run)
         if run.cancel_requested:
             raise RunCancelled()
         handler = get_kind(run.kind).resolve()
@@ -46,28 +47,38 @@ def execute_run(run_id: int) -> str:
             status = Run.Status(outcome)
     except RunCancelled:
         status = Run.Status.CANCELLED
-        ctx.warning("Cancelled at the user's request.")
+        _log(run_id, "warning", "Cancelled at the user's request.")
+    except RunAborted as exc:
+        logger.warning("Run %s stopped: %s", run_id, exc)
+        return Run.objects.filter(pk=run_id).values_list("status", flat=True).first() or "missing"
     except Exception as exc:
         status, error = Run.Status.FAILED, _readable(exc)
         logger.exception("Run %s (%s) failed", run_id, run.kind)
-        try:
-            ctx.error(error)
-        except Exception:  # the database itself may be the problem
-            logger.exception("Could not write the failure of run %s to its log", run_id)
+        _log(run_id, "error", error)
     fields = {
         "status": status,
         "error": error,
         "finished_at": timezone.now(),
-        "stats": ctx.stats,
+        "stats": ctx.stats if ctx is not None else run.stats,
         "heartbeat_at": timezone.now(),
     }
     if status in (Run.Status.SUCCEEDED, Run.Status.WARNING):
         fields["progress"] = 100
         fields["progress_message"] = "Finished"
-    Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(**fields)
+    if not Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(**fields):
+        # Failed by the stall check meanwhile: that outcome was already announced once.
+        logger.warning("Run %s finished as %s but was no longer running.", run_id, status)
+        return Run.objects.filter(pk=run_id).values_list("status", flat=True).first() or "missing"
     run.refresh_from_db()
     run_finished.send(sender=Run, run=run)
     return run.status
+
+
+def _log(run_id: int, level: str, message: str) -> None:
+    try:
+        RunLogEntry.objects.create(run_id=run_id, level=level, message=message[:10000])
+    except Exception:  # the database itself may be the problem
+        logger.exception("Could not write to the log of run %s", run_id)
 
 
 def fail_stalled_runs() -> int:

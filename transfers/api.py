@@ -12,28 +12,21 @@ from rest_framework.response import Response
 
 from jobs.models import Run
 
-from .models import Transfer, TransferConflict, TransferMapping, validate_uid
+from .models import Transfer, TransferConflict, TransferMapping, validate_identifier
 from .services import NotResumable, TransferBusy, start_transfer
 
 
-def _uid_field(**kwargs) -> serializers.CharField:
-    return serializers.CharField(max_length=11, validators=[_drf_uid], **kwargs)
-
-
-def _drf_uid(value: str) -> None:
-    if value in (None, ""):
-        return
-    try:
-        validate_uid(value)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.messages) from exc
-
-
 class MappingSerializer(serializers.ModelSerializer):
-    source_data_element = _uid_field()
-    source_category_option_combo = _uid_field(required=False, allow_blank=True, allow_null=True)
-    target_data_element = _uid_field()
-    target_category_option_combo = _uid_field(required=False, allow_blank=True, allow_null=True)
+    """A mapping row in the transfer's id scheme: UIDs, or codes when `id_scheme` is CODE."""
+
+    source_data_element = serializers.CharField(max_length=50)
+    source_category_option_combo = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, allow_null=True
+    )
+    target_data_element = serializers.CharField(max_length=50)
+    target_category_option_combo = serializers.CharField(
+        max_length=50, required=False, allow_blank=True, allow_null=True
+    )
 
     class Meta:
         model = TransferMapping
@@ -62,9 +55,25 @@ class TransferSerializer(serializers.ModelSerializer):
             "relative_count", "org_units", "include_descendants", "org_unit_map",
             "attribute_option_combo_map", "mappings", "unmapped", "id_scheme", "import_strategy",
             "mark_complete", "incremental", "chunk_size", "continue_on_preflight_problems",
+            "propagate_deletions",
             "watermark", "last_run", "last_run_status",
         ]  # fmt: skip
         read_only_fields = ["watermark", "last_run", "last_run_status"]
+
+    def validate(self, attrs: dict) -> dict:
+        scheme = attrs.get("id_scheme", getattr(self.instance, "id_scheme", "UID"))
+        errors = []
+        for n, row in enumerate(attrs.get("mappings") or [], start=1):
+            for key, value in row.items():
+                if value in (None, "") and key.endswith("option_combo"):
+                    continue
+                try:
+                    validate_identifier(value or "", scheme)
+                except DjangoValidationError as exc:
+                    errors.append(f"Row {n}, {key}: {' '.join(exc.messages)}")
+        if errors:
+            raise serializers.ValidationError({"mappings": errors})
+        return attrs
 
     def validate_mappings(self, rows: list[dict]) -> list[dict]:
         seen = set()
@@ -110,6 +119,9 @@ class TransferSerializer(serializers.ModelSerializer):
 
 class RunRequestSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=False)
+    full = serializers.BooleanField(
+        default=False, help_text="Incremental transfers: ignore the watermark, send everything."
+    )
 
 
 class ResumeRequestSerializer(serializers.Serializer):
@@ -147,6 +159,7 @@ class TransferViewSet(viewsets.ModelViewSet):
                 user=request.user,
                 trigger=Run.Trigger.API,
                 dry_run=body.validated_data["dry_run"],
+                full=body.validated_data["full"],
             )
         except TransferBusy as exc:
             return self._busy(exc)

@@ -6,11 +6,18 @@ from __future__ import annotations
 import re
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.forms import inlineformset_factory
 
 from dhis2.periods import RELATIVE_CHOICES
 
-from .models import Transfer, TransferMapping
+from .models import (
+    Transfer,
+    TransferMapping,
+    validate_identifier_map,
+    validate_period_list,
+    validate_uid_list,
+)
 
 _SPLIT = re.compile(r"[\s,;]+")
 
@@ -63,7 +70,7 @@ class TransferForm(forms.ModelForm):
         fields = [
             "name", "profile", "data_set", "target_data_set", "relative_period", "relative_count",
             "include_descendants", "unmapped", "id_scheme", "import_strategy", "mark_complete",
-            "incremental", "chunk_size", "continue_on_preflight_problems",
+            "incremental", "propagate_deletions", "chunk_size", "continue_on_preflight_problems",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs) -> None:
@@ -84,34 +91,50 @@ class TransferForm(forms.ModelForm):
         )
 
     def clean(self) -> dict:
+        """Turn the text inputs into the model's lists and maps, validated like the API does
+        (the JSON fields are not form fields, so model validation would skip them)."""
         data = super().clean()
-        self.instance.periods = _list(data.get("periods_text", ""))
-        self.instance.org_units = _list(data.get("org_units_text", ""))
-        try:
-            self.instance.org_unit_map = _map(data.get("org_unit_map_text", ""), "Org unit mapping")
-        except forms.ValidationError as exc:
-            self.add_error("org_unit_map_text", exc)
-        try:
-            self.instance.attribute_option_combo_map = _map(
-                data.get("attribute_option_combo_map_text", ""), "Attribute option combo mapping"
-            )
-        except forms.ValidationError as exc:
-            self.add_error("attribute_option_combo_map_text", exc)
+        scheme = data.get("id_scheme") or Transfer.IdScheme.UID
+        checks = (
+            ("periods_text", "periods", _list, validate_period_list),
+            ("org_units_text", "org_units", _list, validate_uid_list),
+            (
+                "org_unit_map_text",
+                "org_unit_map",
+                lambda t: _map(t, "Org unit mapping"),
+                lambda v: validate_identifier_map(v, scheme),
+            ),
+            (
+                "attribute_option_combo_map_text",
+                "attribute_option_combo_map",
+                lambda t: _map(t, "Attribute option combo mapping"),
+                lambda v: validate_identifier_map(v, scheme),
+            ),
+        )
+        for text_field, model_field, parse, validate in checks:
+            try:
+                value = parse(data.get(text_field, ""))
+                validate(value)
+            except ValidationError as exc:
+                self.add_error(text_field, exc)
+                continue
+            setattr(self.instance, model_field, value)
         return data
 
-    def _post_clean(self) -> None:
-        super()._post_clean()
-        # Model validation of the JSON lists reports on the model field names; show them on
-        # the text inputs the user actually typed in.
-        for model_field, form_field in (
-            ("periods", "periods_text"),
-            ("org_units", "org_units_text"),
-            ("org_unit_map", "org_unit_map_text"),
-            ("attribute_option_combo_map", "attribute_option_combo_map_text"),
-        ):
-            if model_field in self.errors:
-                for error in self.errors.pop(model_field):
-                    self.add_error(form_field, error)
+    _TEXT_FOR = {
+        "periods": "periods_text",
+        "org_units": "org_units_text",
+        "org_unit_map": "org_unit_map_text",
+        "attribute_option_combo_map": "attribute_option_combo_map_text",
+    }
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        # Model validation names the JSON fields; show those errors on the text inputs.
+        if hasattr(errors, "error_dict"):
+            errors = ValidationError(
+                {self._TEXT_FOR.get(k, k): v for k, v in errors.error_dict.items()}
+            )
+        super()._update_errors(errors)
 
 
 MappingFormSet = inlineformset_factory(

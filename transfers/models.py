@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from connections.models import ConnectionProfile
 from jobs.models import Run
@@ -34,11 +36,25 @@ def validate_uid_list(value: list) -> None:
 
 
 def validate_uid_map(value: dict) -> None:
+    """Kept for migration 0001, which references it; maps are now checked by id scheme."""
+    validate_identifier_map(value, "UID")
+
+
+def validate_identifier(value: str, scheme: str) -> None:
+    """A data element, option combo or org unit reference in the transfer's id scheme."""
+    if scheme == "CODE":
+        if not value or len(value) > 50:
+            raise ValidationError(f"'{value}' is not a DHIS2 code (1 to 50 characters).")
+    else:
+        validate_uid(value)
+
+
+def validate_identifier_map(value: dict, scheme: str) -> None:
     if not isinstance(value, dict):
-        raise ValidationError("Give an object mapping source UIDs to destination UIDs.")
+        raise ValidationError("Give an object mapping source identifiers to destination ones.")
     for key, target in value.items():
-        validate_uid(str(key))
-        validate_uid(str(target))
+        validate_identifier(str(key), scheme)
+        validate_identifier(str(target), scheme)
 
 
 def validate_period_list(value: list) -> None:
@@ -96,16 +112,18 @@ class Transfer(models.Model):
     )
     org_units = models.JSONField(default=list, validators=[validate_uid_list])
     include_descendants = models.BooleanField(default=True)
-    org_unit_map = models.JSONField(
-        "org unit mapping", default=dict, blank=True, validators=[validate_uid_map]
-    )
+    org_unit_map = models.JSONField("org unit mapping", default=dict, blank=True)
     attribute_option_combo_map = models.JSONField(
-        "attribute option combo mapping", default=dict, blank=True, validators=[validate_uid_map]
+        "attribute option combo mapping", default=dict, blank=True
     )
     unmapped = models.CharField(max_length=4, choices=Unmapped.choices, default=Unmapped.SEND)
     id_scheme = models.CharField(max_length=4, choices=IdScheme.choices, default=IdScheme.UID)
     import_strategy = models.CharField(
         max_length=20, choices=ImportStrategy.choices, default=ImportStrategy.CREATE_AND_UPDATE
+    )
+    propagate_deletions = models.BooleanField(
+        default=False,
+        help_text="Also delete on the destination the values deleted on the source.",
     )
     mark_complete = models.BooleanField(
         default=False, help_text="Register the data set as complete where data was imported."
@@ -137,6 +155,21 @@ class Transfer(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    #: Changing any of these changes which values a run covers, so an incremental watermark
+    #: kept from before would skip the older values of the new scope: it is reset.
+    SCOPE_FIELDS = (
+        "profile_id", "data_set", "target_data_set", "periods", "relative_period",
+        "relative_count", "org_units", "include_descendants", "org_unit_map",
+        "attribute_option_combo_map", "unmapped", "id_scheme", "propagate_deletions",
+    )  # fmt: skip
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk and self.watermark is not None:
+            before = Transfer.objects.filter(pk=self.pk).values(*self.SCOPE_FIELDS).first()
+            if before and any(before[f] != getattr(self, f) for f in self.SCOPE_FIELDS):
+                self.watermark = None
+        super().save(*args, **kwargs)
+
     @property
     def target(self) -> str:
         return f"transfer:{self.pk}"
@@ -157,20 +190,27 @@ class Transfer(models.Model):
                 raise ValidationError({"relative_period": str(exc)}) from exc
         if not self.org_units:
             raise ValidationError({"org_units": "Choose at least one org unit."})
+        errors = {}
+        for name in ("org_unit_map", "attribute_option_combo_map"):
+            try:
+                validate_identifier_map(getattr(self, name), self.id_scheme)
+            except ValidationError as exc:
+                errors[name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
 
 
 class TransferMapping(models.Model):
+    """One mapping row, in the transfer's id scheme (UIDs, or codes when the scheme is CODE)."""
+
     transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="mappings")
-    source_data_element = models.CharField(max_length=11, validators=[validate_uid])
+    source_data_element = models.CharField(max_length=50)
     source_category_option_combo = models.CharField(
-        max_length=11, blank=True, validators=[validate_uid], help_text="Blank: any option combo."
+        max_length=50, blank=True, help_text="Blank: any option combo."
     )
-    target_data_element = models.CharField(max_length=11, validators=[validate_uid])
+    target_data_element = models.CharField(max_length=50)
     target_category_option_combo = models.CharField(
-        max_length=11,
-        blank=True,
-        validators=[validate_uid],
-        help_text="Blank: keep the option combo.",
+        max_length=50, blank=True, help_text="Blank: keep the option combo."
     )
 
     class Meta:
@@ -191,6 +231,25 @@ class TransferMapping(models.Model):
             f".{self.target_category_option_combo}" if self.target_category_option_combo else ""
         )
         return f"{src} → {dst}"
+
+    def clean(self) -> None:
+        try:
+            scheme = self.transfer.id_scheme
+        except Transfer.DoesNotExist:  # not attached to a transfer yet
+            scheme = Transfer.IdScheme.UID
+        errors = {}
+        for name in (
+            "source_data_element", "source_category_option_combo",
+            "target_data_element", "target_category_option_combo",
+        ):  # fmt: skip
+            value = getattr(self, name)
+            if value or not name.endswith("option_combo"):
+                try:
+                    validate_identifier(value, scheme)
+                except ValidationError as exc:
+                    errors[name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
 
 
 class ChunkCheckpoint(models.Model):
@@ -214,7 +273,7 @@ class TransferConflict(models.Model):
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="transfer_conflicts")
     error_code = models.CharField(max_length=20, blank=True)
     message = models.TextField()
-    object = models.CharField(max_length=100, blank=True)
+    object = models.TextField(blank=True)
     property = models.CharField(max_length=100, blank=True)
     data_element = models.CharField(max_length=50, blank=True)
     period = models.CharField(max_length=20, blank=True)
@@ -229,3 +288,9 @@ class TransferConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.error_code or 'conflict'}: {self.message[:60]}"
+
+
+@receiver([post_save, post_delete], sender=TransferMapping, dispatch_uid="mapping_resets_watermark")
+def _mapping_changed(sender, instance: TransferMapping, **kwargs) -> None:
+    """New or changed mapping rows change what a run sends: the next run must be complete."""
+    Transfer.objects.filter(pk=instance.transfer_id).exclude(watermark=None).update(watermark=None)

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from jobs.models import Run
-from jobs.services import active_run_for, launch
+from jobs.services import TargetBusy, active_run_for, launch
 
 from .models import Transfer
 
@@ -34,11 +34,13 @@ def start_transfer(
     user: AbstractBaseUser | None,
     trigger: str,
     dry_run: bool = False,
+    full: bool = False,
     resume_of: Run | None = None,
 ) -> Run:
     """Queue a run of `transfer` (refusing to overlap a run that is still active).
 
-    `resume_of` continues a failed or cancelled run: chunks it checkpointed are not sent again.
+    `resume_of` continues a failed or cancelled run: chunks it checkpointed are not sent again,
+    and the periods it resolved are reused. `full` ignores an incremental transfer's watermark.
     """
     with transaction.atomic():
         # Lock the transfer row so two clicks cannot both pass the overlap check.
@@ -47,18 +49,23 @@ def start_transfer(
         if busy is not None:
             raise TransferBusy(busy)
         params: dict = {"transfer_id": transfer.pk, "dry_run": bool(dry_run)}
+        if full:
+            params["full"] = True
         if resume_of is not None:
             check_resumable(transfer, resume_of)
             params["resume_of"] = resume_of.pk
         label = "Dry run" if dry_run else ("Resume" if resume_of else "Transfer")
-        return launch(
-            KIND,
-            params,
-            user=user,
-            trigger=trigger,
-            title=f"{label}: {transfer.name}",
-            target=transfer.target,
-        )
+        try:
+            return launch(
+                KIND,
+                params,
+                user=user,
+                trigger=trigger,
+                title=f"{label}: {transfer.name}",
+                target=transfer.target,
+            )
+        except TargetBusy as exc:  # lost a race with a schedule or another click
+            raise TransferBusy(exc.run) from None
 
 
 def check_resumable(transfer: Transfer, run: Run) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -52,6 +52,7 @@ class RunObserver:
             return
         self._flush()
         self.ctx.log(level, message)
+        self.ctx.heartbeat()
 
     def progress(self, percent: float, message: str) -> None:
         if threading.get_ident() != self._owner:
@@ -63,6 +64,7 @@ class RunObserver:
         ChunkCheckpoint.objects.get_or_create(
             run_id=self.ctx.run_id, key=key, defaults={"values": getattr(summary, "values", 0)}
         )
+        self.ctx.heartbeat()
 
     def retry(self, event) -> None:
         self.log(
@@ -72,17 +74,37 @@ class RunObserver:
         )
 
 
-def _periods(transfer: Transfer, source, ctx: RunContext) -> list[str]:
+def _source_today(source) -> date:
+    """The source server's own date: DHIS2 resolves relative periods on its clock, and a
+    schedule firing at 01:00 in Nairobi is still the previous day in UTC."""
+    server_date = str(source.system_info().get("serverDate") or "")[:10]
+    try:
+        return date.fromisoformat(server_date)
+    except ValueError:
+        return timezone.localdate()
+
+
+def _periods(transfer: Transfer, source, ctx: RunContext, resumed: Run | None) -> list[str]:
     if transfer.periods:
         return list(transfer.periods)
+    if resumed is not None and resumed.params.get("resolved_periods"):
+        # A resumed run finishes what the first one started, even across a period boundary.
+        ids = list(resumed.params["resolved_periods"])
+        ctx.info(f"Periods of the resumed run: {', '.join(ids)}.")
+        ctx.set_param("resolved_periods", ids)
+        return ids
     data_set = source.get_json(f"dataSets/{transfer.data_set}", {"fields": "id,periodType"})
     period_type = data_set.get("periodType")
     get_period_type(period_type)  # a clear error for a type this version does not know
+    today = _source_today(source)
     periods = relative_periods(
-        period_type, transfer.relative_period, today=timezone.localdate(), n=transfer.relative_count
+        period_type, transfer.relative_period, today=today, n=transfer.relative_count
     )
     ids = [p.id for p in periods]
-    ctx.info(f"{transfer.relative_period} on a {period_type} data set: {', '.join(ids)}.")
+    ctx.info(
+        f"{transfer.relative_period} on a {period_type} data set, as of {today} on the source: "
+        f"{', '.join(ids)}."
+    )
     ctx.set_param("resolved_periods", ids)
     return ids
 
@@ -92,7 +114,8 @@ def run_transfer(ctx: RunContext) -> str:
         pk=ctx.params["transfer_id"]
     )
     dry_run = bool(ctx.params.get("dry_run"))
-    Transfer.objects.filter(pk=transfer.pk).update(last_run_id=ctx.run_id)
+    if not dry_run:  # the list's "last run" is about data actually moved
+        Transfer.objects.filter(pk=transfer.pk).update(last_run_id=ctx.run_id)
     observer = RunObserver(ctx)
     profile = transfer.profile
     ctx.info(
@@ -100,8 +123,10 @@ def run_transfer(ctx: RunContext) -> str:
         f"{profile.source.name} to {profile.destination.name}."
     )
     accepted: frozenset[str] = frozenset()
+    resumed = None
     if ctx.params.get("resume_of"):
-        chain = resume_chain(Run.objects.get(pk=ctx.params["resume_of"]))
+        resumed = Run.objects.get(pk=ctx.params["resume_of"])
+        chain = resume_chain(resumed)
         accepted = frozenset(
             ChunkCheckpoint.objects.filter(run_id__in=chain).values_list("key", flat=True)
         )
@@ -116,7 +141,7 @@ def run_transfer(ctx: RunContext) -> str:
         spec = TransferSpec(
             data_set=transfer.data_set,
             target_data_set=transfer.target_data_set or None,
-            periods=_periods(transfer, source, ctx),
+            periods=_periods(transfer, source, ctx, resumed),
             org_units=list(transfer.org_units),
             include_descendants=transfer.include_descendants,
             mappings=[
@@ -140,6 +165,7 @@ def run_transfer(ctx: RunContext) -> str:
             continue_on_preflight_problems=transfer.continue_on_preflight_problems,
             accepted_chunks=accepted,
             async_import="auto",
+            include_deleted=transfer.propagate_deletions,
         )
         try:
             result = engine_run(source, destination, spec, observer)
@@ -153,9 +179,11 @@ def run_transfer(ctx: RunContext) -> str:
             raise
     _keep(ctx, result)
     blocking = [p for p in result.preflight if p.severity != "warning"]
-    skipped = transfer.unmapped == Transfer.Unmapped.SKIP and result.stats.get("unmapped", 0)
-    problems = bool(result.stats.get("conflicts", 0) or blocking or skipped)
-    if not dry_run and result.all_chunks_accepted and not problems:
+    conflicts = result.stats.get("conflicts", 0)
+    # Values skipped by the user's own "skip unmapped" choice are reported but are not a
+    # problem of the run; conflicts and preflight problems the user let through are.
+    problems = bool(conflicts or blocking)
+    if not dry_run and result.all_chunks_accepted and not conflicts:
         mark = result.server_time or ctx.started_at
         Transfer.objects.filter(pk=transfer.pk).update(watermark=mark)
         ctx.info(f"Incremental watermark moved to {mark:%Y-%m-%d %H:%M:%S %Z}.")

@@ -4,6 +4,7 @@ and the conflicts CSV of a run."""
 from __future__ import annotations
 
 import csv
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -76,19 +77,34 @@ def transfer_run(request: HttpRequest, pk: int) -> HttpResponse:
     transfer = get_object_or_404(Transfer, pk=pk)
     resume_of = None
     if request.POST.get("resume_of"):
-        resume_of = get_object_or_404(Run, pk=request.POST["resume_of"])
+        if not request.POST["resume_of"].isdigit():
+            messages.warning(request, "Choose a run to resume.")
+            return redirect("transfer-detail", pk=transfer.pk)
+        resume_of = get_object_or_404(Run, pk=int(request.POST["resume_of"]))
     try:
         run = start_transfer(
             transfer,
             user=request.user,
             trigger=Run.Trigger.WEB,
             dry_run=request.POST.get("dry_run") == "1",
+            full=request.POST.get("full") == "1",
             resume_of=resume_of,
         )
     except (TransferBusy, NotResumable) as exc:
         messages.warning(request, str(exc))
         return redirect("transfer-detail", pk=transfer.pk)
     return redirect("run-detail", pk=run.pk)
+
+
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+def _cell(value: str) -> str:
+    """Neutralise text a spreadsheet would run as a formula (values come from DHIS2)."""
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
 
 
 @login_required
@@ -104,5 +120,5 @@ def conflicts_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     ]  # fmt: skip
     writer.writerow(columns)
     for row in TransferConflict.objects.filter(run=run).values_list(*columns).iterator():
-        writer.writerow(row)
+        writer.writerow([_cell(v) for v in row])
     return response

@@ -28,6 +28,8 @@ class Command(BaseCommand):
                 params = json.loads(opts["params"])
             except json.JSONDecodeError as exc:
                 raise CommandError(f"--params is not valid JSON: {exc}") from exc
+            if not isinstance(params, dict):
+                raise CommandError('--params must be a JSON object, e.g. {"instance_ids": [1]}.')
             run = launch(opts["kind"], params, user=None, trigger=Run.Trigger.CLI, enqueue=False)
             run_id = run.pk
         else:

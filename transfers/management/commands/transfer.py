@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.models import Run
-from jobs.services import active_run_for, launch
+from jobs.services import TargetBusy, active_run_for, launch
 from jobs.tasks import execute_run
 from transfers.models import Transfer
 from transfers.services import KIND
@@ -17,6 +17,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("transfer", help="The transfer's name or id.")
         parser.add_argument("--dry-run", action="store_true", help="Validate only; write nothing.")
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="Send everything even if the transfer is incremental (ignore the watermark).",
+        )
 
     def handle(self, *args, **opts) -> None:
         key = opts["transfer"]
@@ -29,15 +34,18 @@ class Command(BaseCommand):
         busy = active_run_for(transfer.target)
         if busy is not None:
             raise CommandError(f"{transfer.name} is already {busy.status} as run #{busy.pk}.")
-        run = launch(
-            KIND,
-            {"transfer_id": transfer.pk, "dry_run": opts["dry_run"]},
-            user=None,
-            trigger=Run.Trigger.CLI,
-            title=f"{'Dry run' if opts['dry_run'] else 'Transfer'}: {transfer.name}",
-            target=transfer.target,
-            enqueue=False,
-        )
+        try:
+            run = launch(
+                KIND,
+                {"transfer_id": transfer.pk, "dry_run": opts["dry_run"], "full": opts["full"]},
+                user=None,
+                trigger=Run.Trigger.CLI,
+                title=f"{'Dry run' if opts['dry_run'] else 'Transfer'}: {transfer.name}",
+                target=transfer.target,
+                enqueue=False,
+            )
+        except TargetBusy as exc:
+            raise CommandError(str(exc)) from None
         status = execute_run(run.pk)
         for entry in run.log_entries.all():
             self.stdout.write(f"{entry.time:%H:%M:%S} {entry.level:7} {entry.message}")

@@ -26,15 +26,20 @@ OPERATOR_EXTRA = (
     "connections.test_instance",
 )
 
-#: Admins get every permission of the project apps plus user, group, token and queue management.
-ADMIN_EXTRA_APPS = ("auth", "authtoken", "django_q")
+#: Admins get every permission of the project apps plus user and group management. They never
+#: see other people's API tokens (that would let them act as anyone), and they may only look
+#: at the task queue: adding a django-q2 schedule would run any function by name.
+ADMIN_EXTRA_APPS = ("auth",)
+ADMIN_VIEW_ONLY_APPS = ("django_q",)
 
 
 def role_permissions(role: str) -> list[Permission]:
     """Return the permissions a role grants, from the tables above."""
     perms = Permission.objects.select_related("content_type")
     if role == ADMIN:
-        return list(perms.filter(content_type__app_label__in=PROJECT_APPS + ADMIN_EXTRA_APPS))
+        full = Q(content_type__app_label__in=PROJECT_APPS + ADMIN_EXTRA_APPS)
+        view = Q(content_type__app_label__in=ADMIN_VIEW_ONLY_APPS, codename__startswith="view_")
+        return list(perms.filter(full | view))
     if role == OPERATOR:
         extra = Q()
         for dotted in OPERATOR_EXTRA:

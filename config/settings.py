@@ -8,6 +8,7 @@ Development (DEBUG=True) generates both once into `.local/dev-keys.json` and say
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -44,8 +45,12 @@ def _development_keys() -> dict[str, str]:
         "SECRET_KEY": get_random_secret_key(),
         "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     }
-    path.write_text(json.dumps(keys, indent=2))
-    path.chmod(0o600)
+    try:  # owner-only from the first byte; O_EXCL: a process starting alongside keeps its keys
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return json.loads(path.read_text())
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(keys, indent=2))
     print(
         f"dhis2sync: generated development SECRET_KEY and ENCRYPTION_KEYS in {path.name} "
         "(under .local/). Keep that file: stored DHIS2 credentials are encrypted with it.",
@@ -76,6 +81,14 @@ if not SECRET_KEY or not ENCRYPTION_KEYS:
     _dev = _development_keys()
     SECRET_KEY = SECRET_KEY or _dev["SECRET_KEY"]
     ENCRYPTION_KEYS = ENCRYPTION_KEYS or [_dev["ENCRYPTION_KEYS"]]
+for _n, _key in enumerate(ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key.strip().encode())
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ENCRYPTION_KEYS entry {_n} is not a Fernet key (32 url-safe base64 bytes). "
+            + _HOW_TO_FERNET
+        ) from None
 
 ALLOWED_HOSTS: list[str] = env.list(
     "ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else []

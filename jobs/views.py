@@ -24,16 +24,24 @@ from .services import request_cancel
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    runs = Run.objects.select_related("started_by")
-    context = {
-        "active_runs": runs.filter(status__in=Run.ACTIVE)[:10],
-        "recent_runs": runs.exclude(status__in=Run.ACTIVE)[:10],
-        "instances": Instance.objects.all(),
-        "profiles": ConnectionProfile.objects.select_related("source", "destination"),
-        "counts": {
-            s: runs.filter(status=s).count() for s in (Run.Status.FAILED, Run.Status.WARNING)
-        },
+    """Each section shows only what the user's role may see (a user without a role sees none)."""
+    user = request.user
+    context: dict = {
+        "can_see_runs": user.has_perm("jobs.view_run"),
+        "can_see_connections": user.has_perm("connections.view_instance"),
     }
+    if context["can_see_runs"]:
+        runs = Run.objects.select_related("started_by")
+        context.update(
+            active_runs=runs.filter(status__in=Run.ACTIVE)[:10],
+            recent_runs=runs.exclude(status__in=Run.ACTIVE)[:10],
+            counts={
+                s: runs.filter(status=s).count() for s in (Run.Status.FAILED, Run.Status.WARNING)
+            },
+        )
+    if context["can_see_connections"]:
+        context["instances"] = Instance.objects.all()
+        context["profiles"] = ConnectionProfile.objects.select_related("source", "destination")
     return render(request, "jobs/dashboard.html", context)
 
 

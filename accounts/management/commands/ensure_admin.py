@@ -6,12 +6,15 @@ prints it once and keeps it in .local/admin-credentials.txt (readable by the own
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.roles import ADMIN, sync_roles
 
@@ -27,19 +30,30 @@ class Command(BaseCommand):
             or User.objects.filter(groups__name=ADMIN).exists()
         ):
             return
-        import os
-
         username = os.environ.get("ADMIN_USERNAME", "admin")
+        if User.objects.filter(username=username).exists():
+            raise CommandError(
+                f"A user {username!r} exists but has no Admin role. Give it the role with "
+                f"`manage.py create_user {username} --role admin`, or set ADMIN_USERNAME."
+            )
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        user = User.objects.create_user(username, is_staff=True, password=password)
+        user = User(username=username, is_staff=True)
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise CommandError("ADMIN_PASSWORD rejected: " + " ".join(exc.messages)) from exc
+        user.set_password(password)
+        user.save()
         user.groups.add(Group.objects.get(name=ADMIN))
         if "ADMIN_PASSWORD" in os.environ:
             self.stdout.write(f"Created admin user {username!r} with ADMIN_PASSWORD.")
             return
         path = settings.BASE_DIR / ".local" / "admin-credentials.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"username: {username}\npassword: {password}\n")
-        path.chmod(0o600)
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"username: {username}\npassword: {password}\n")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created admin user {username!r} with password {password!r} "

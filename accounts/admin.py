@@ -1,0 +1,34 @@
+"""User admin for team admins who are not superusers: they manage people and roles, but cannot
+hand out superuser status or single permissions that bypass the roles."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.http import HttpRequest
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class TeamUserAdmin(UserAdmin):
+    list_display = ["username", "email", "first_name", "last_name", "is_active", "role_names"]
+    list_filter = ["is_active", "groups"]
+
+    @admin.display(description="Roles")
+    def role_names(self, obj: User) -> str:
+        return ", ".join(g.name for g in obj.groups.all()) or "none"
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).prefetch_related("groups")
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or obj is None:
+            return fieldsets
+        hidden = {"is_superuser", "user_permissions"}
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
+            for name, opts in fieldsets
+        ]

@@ -134,14 +134,16 @@ class ScheduleSerializer(serializers.ModelSerializer):
     job_type = JobTypeField(max_length=30)
     notify_emails = EmailListField(required=False)
     description = serializers.SerializerMethodField(help_text="The cron expression in words.")
-    last_run = RunSummarySerializer(read_only=True, allow_null=True)
+    # `last_run` is the run's id, like every other reference in the API; the summary is beside.
+    last_run = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    last_run_detail = RunSummarySerializer(source="last_run", read_only=True, allow_null=True)
 
     class Meta:
         model = Schedule
         fields = [
             "id", "name", "job_type", "job_id", "cron", "description", "timezone", "enabled",
             "status", "consecutive_failures", "max_consecutive_failures", "notify_emails",
-            "notify_on_success", "next_run", "last_run",
+            "notify_on_success", "next_run", "last_run", "last_run_detail",
         ]  # fmt: skip
         read_only_fields = ["status", "consecutive_failures", "next_run", "last_run"]
 
@@ -252,4 +254,5 @@ class ScheduleViewSet(viewsets.ModelViewSet):
             )
         except schedules.JobMissing as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
-        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+        # `run` (the id) as in POST /transfers/{id}/run/, plus the run itself.
+        return Response({"run": run.pk, **RunSerializer(run).data}, status=status.HTTP_202_ACCEPTED)

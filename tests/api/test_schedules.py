@@ -266,7 +266,8 @@ def test_run_now_returns_the_run_and_409_while_it_is_active(
     nightly.refresh_from_db()
     assert nightly.last_run_id == run["id"]
     detail = client.get(f"/api/v1/schedules/{nightly.pk}/").json()
-    assert detail["last_run"]["id"] == run["id"] and detail["last_run"]["status"] == "queued"
+    assert detail["last_run"] == run["id"] == run["run"]
+    assert detail["last_run_detail"]["status"] == "queued"
     assert client.get(f"/api/v1/runs/?schedule={nightly.pk}").json()["count"] == 1
 
 

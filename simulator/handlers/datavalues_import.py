@@ -509,6 +509,13 @@ def _parse_payload(ctx: Ctx) -> dict[str, Any] | SimResponse:
         return error_response(400, f"Failed to parse JSON: {exc}")
     if not isinstance(payload, dict):
         return error_response(409, "The request body must be a JSON object")
+    values = payload.get("dataValues")
+    if values is not None and (
+        not isinstance(values, list) or not all(isinstance(v, dict) for v in values)
+    ):
+        # DHIS2's JSON reader cannot bind this to DataValue objects: a parse error, as above.
+        message = "Failed to parse JSON: dataValues must be a list of data value objects"
+        return error_response(409 if ctx.version.major >= 38 else 400, message)
     return payload
 
 

@@ -506,3 +506,16 @@ def test_import_100k_values_is_fast(make_sim: Callable[..., Simulator]) -> None:
     with client_for(sim) as c:
         s = summary(post(c, values))
     assert s["importCount"]["imported"] == len(values) == 10 * 2 * 25 * 4
+
+
+@pytest.mark.parametrize("values", ["x", [1], [{"dataElement": ANC1}, "y"]])
+@pytest.mark.parametrize(("version", "status"), [("2.37.9.1", 400), ("2.40.4.1", 409)])
+def test_malformed_data_values_are_a_parse_error_not_a_crash(
+    make_sim: Callable[..., Simulator], values: Any, version: str, status: int
+) -> None:
+    sim = make_sim(version, "demo-destination")
+    with client_for(sim) as c:
+        resp = c.post("/api/dataValueSets", json={"dataValues": values})
+    assert resp.status_code == status
+    assert "Failed to parse JSON" in resp.json()["message"]
+    assert sim.data_values() == []

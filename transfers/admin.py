@@ -22,18 +22,14 @@ class TransferMappingInline(admin.TabularInline):
 
 
 IMPORT_FIELDS = [
-    "attribute_option_combo_map", "unmapped", "id_scheme", "import_strategy", "mark_complete",
-    "chunk_size", "continue_on_preflight_problems",
-]  # fmt: skip
-
-
-IMPORT_FIELDS = [
     "attribute_option_combo_map",
     "unmapped",
     "id_scheme",
     "import_strategy",
     "mark_complete",
     "chunk_size",
+    "async_import",
+    "propagate_deletions",
     "continue_on_preflight_problems",
 ]
 
@@ -46,7 +42,7 @@ class TransferAdmin(admin.ModelAdmin):
     search_fields = ["name", "data_set"]
     readonly_fields = ["watermark", "last_run", "created_at", "updated_at"]
     inlines = [TransferMappingInline]
-    actions = ["run_now", "dry_run"]
+    actions = ["run_now", "dry_run", "full_run"]
     fieldsets = [
         (None, {"fields": ["name", "profile", "data_set", "target_data_set"]}),
         ("Periods", {"fields": ["periods", "relative_period", "relative_count"]}),
@@ -63,11 +59,17 @@ class TransferAdmin(admin.ModelAdmin):
     def has_launch_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("jobs.launch_run")
 
-    def _start(self, request: HttpRequest, queryset: QuerySet[Transfer], dry_run: bool) -> None:
+    def _start(
+        self, request: HttpRequest, queryset: QuerySet[Transfer], dry_run: bool, full: bool = False
+    ) -> None:
         for transfer in queryset:
             try:
                 run = start_transfer(
-                    transfer, user=request.user, trigger=Run.Trigger.ADMIN, dry_run=dry_run
+                    transfer,
+                    user=request.user,
+                    trigger=Run.Trigger.ADMIN,
+                    dry_run=dry_run,
+                    full=full,
                 )
             except TransferBusy as exc:
                 self.message_user(request, f"{transfer.name}: {exc}", messages.WARNING)
@@ -85,3 +87,7 @@ class TransferAdmin(admin.ModelAdmin):
     )
     def dry_run(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> None:
         self._start(request, queryset, dry_run=True)
+
+    @admin.action(description="Full run (ignore the incremental watermark)", permissions=["launch"])
+    def full_run(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> None:
+        self._start(request, queryset, dry_run=False, full=True)

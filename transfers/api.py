@@ -55,7 +55,7 @@ class TransferSerializer(serializers.ModelSerializer):
             "relative_count", "org_units", "include_descendants", "org_unit_map",
             "attribute_option_combo_map", "mappings", "unmapped", "id_scheme", "import_strategy",
             "mark_complete", "incremental", "chunk_size", "continue_on_preflight_problems",
-            "propagate_deletions",
+            "propagate_deletions", "async_import",
             "watermark", "last_run", "last_run_status",
         ]  # fmt: skip
         read_only_fields = ["watermark", "last_run", "last_run_status"]

@@ -70,7 +70,8 @@ class TransferForm(forms.ModelForm):
         fields = [
             "name", "profile", "data_set", "target_data_set", "relative_period", "relative_count",
             "include_descendants", "unmapped", "id_scheme", "import_strategy", "mark_complete",
-            "incremental", "propagate_deletions", "chunk_size", "continue_on_preflight_problems",
+            "incremental", "propagate_deletions", "async_import", "chunk_size",
+            "continue_on_preflight_problems",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs) -> None:

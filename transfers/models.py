@@ -78,6 +78,11 @@ class Transfer(models.Model):
         UID = "UID", "UID"
         CODE = "CODE", "Code"
 
+    class AsyncImport(models.TextChoices):
+        AUTO = "auto", "For large chunks (5,000 values or more)"
+        ALWAYS = "always", "Always (DHIS2 imports in the background, we poll its task)"
+        NEVER = "never", "Never"
+
     class ImportStrategy(models.TextChoices):
         CREATE_AND_UPDATE = "CREATE_AND_UPDATE", "Create and update"
         CREATE = "CREATE", "Create only"
@@ -130,6 +135,12 @@ class Transfer(models.Model):
     )
     incremental = models.BooleanField(
         default=False, help_text="Only send values changed since the last fully successful run."
+    )
+    async_import = models.CharField(
+        max_length=6,
+        choices=AsyncImport.choices,
+        default=AsyncImport.AUTO,
+        help_text="async=true imports survive proxies that cut long requests.",
     )
     chunk_size = models.PositiveIntegerField(
         default=2000, validators=[MinValueValidator(1), MaxValueValidator(100_000)]

@@ -164,7 +164,7 @@ def run_transfer(ctx: RunContext) -> str:
             last_updated=last_updated,
             continue_on_preflight_problems=transfer.continue_on_preflight_problems,
             accepted_chunks=accepted,
-            async_import="auto",
+            async_import={"always": True, "never": False}.get(transfer.async_import, "auto"),
             include_deleted=transfer.propagate_deletions,
         )
         try:

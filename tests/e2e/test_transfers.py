@@ -294,3 +294,29 @@ def test_unreachable_destination_fails_with_a_readable_message(
     assert failed.status == Run.Status.FAILED
     assert "127.0.0.1:9" in failed.error
     assert "Traceback" not in failed.error
+
+
+def test_async_import_polls_the_dhis2_task_and_lands_everything(
+    pair: Pair, django_capture_on_commit_callbacks
+) -> None:
+    periods = sorted({v["period"] for v in pair.source.data_values(data_set=IDSR)})[-2:]
+    transfer = Transfer.objects.create(
+        name="IDSR async",
+        profile=pair.profile,
+        data_set=IDSR,
+        periods=periods,
+        org_units=[SOUTH],
+        async_import=Transfer.AsyncImport.ALWAYS,
+    )
+    result = run(transfer, django_capture_on_commit_callbacks)
+    assert result.status == Run.Status.SUCCEEDED, result.error
+    posts = pair.destination.requests("POST", "dataValueSets")
+    assert posts and all("true" in str(e.params.get("async")) for e in posts)
+    assert pair.destination.requests("GET", "system/taskSummaries")
+    south = in_south(pair.source)
+    expected = [
+        v
+        for v in pair.source.data_values(data_set=IDSR)
+        if v["orgUnit"] in south and v["period"] in periods
+    ]
+    assert identities(pair.destination.data_values(data_set=IDSR)) == identities(expected)

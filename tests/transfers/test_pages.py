@@ -36,6 +36,7 @@ def form_data(profile: ConnectionProfile, **overrides: str) -> dict:
         "id_scheme": "UID",
         "import_strategy": "CREATE_AND_UPDATE",
         "chunk_size": "500",
+        "async_import": "auto",
         "mappings-TOTAL_FORMS": "1",
         "mappings-INITIAL_FORMS": "0",
         "mappings-MIN_NUM_FORMS": "0",

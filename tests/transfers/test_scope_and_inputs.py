@@ -78,7 +78,7 @@ def page_form(profile, **overrides: str) -> dict:
     data = {
         "name": "Page", "profile": str(profile.pk), "data_set": "BfMAe6Itzgt", "periods_text": "202401",
         "relative_period": "", "org_units_text": "ImspTQPwCqd", "unmapped": "send", "id_scheme": "UID",
-        "import_strategy": "CREATE_AND_UPDATE", "chunk_size": "100",
+        "import_strategy": "CREATE_AND_UPDATE", "chunk_size": "100", "async_import": "never",
         "mappings-TOTAL_FORMS": "0", "mappings-INITIAL_FORMS": "0",
         "mappings-MIN_NUM_FORMS": "0", "mappings-MAX_NUM_FORMS": "1000",
     }  # fmt: skip

@@ -10,7 +10,7 @@ reference §6). Registering twice is harmless: DHIS2 updates the existing regist
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,10 +54,14 @@ def register_completeness(
     id_scheme: str,
     batch_size: int,
     conflicts: ConflictLog,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> CompletionResult:
     """Post registrations for `targets` = (org unit, period, attribute option combo) in
     destination identifiers. Counts `imported + updated` as registered. A failed request is
-    reported as a conflict for its registrations; it does not stop the others."""
+    reported as a conflict for its registrations; it does not stop the others.
+
+    `on_batch(done, total)` is called before every request: the engine's heartbeat (what it
+    raises, a cancellation, propagates)."""
     result = CompletionResult()
     ordered = sorted(set(targets), key=lambda t: (t[1], t[0], t[2] or ""))
     params: dict[str, Any] = {"importStrategy": "CREATE_AND_UPDATE"}
@@ -65,6 +69,8 @@ def register_completeness(
         params["idScheme"] = id_scheme
         params["dataSetIdScheme"] = "UID"
     for start in range(0, len(ordered), max(1, batch_size)):
+        if on_batch is not None:
+            on_batch(start, len(ordered))
         batch = [_registration(data_set, key) for key in ordered[start : start + batch_size]]
         result.requested += len(batch)
         shown = [_shown(r) for r in batch]

@@ -25,9 +25,20 @@ from dhis2.imports import ImportConflict
 
 from .mapping import DataValue
 
-__all__ = ["Conflict", "ConflictLog", "match_conflict"]
+__all__ = ["MAX_FIELD", "Conflict", "ConflictLog", "clip", "match_conflict"]
 
 _WORD = re.compile(r"[A-Za-z0-9_.\-]+")
+
+MAX_FIELD = 100
+"""Longest `object`/`property` a conflict keeps: ≤2.36 servers can put the rejected value
+itself (any length of text) into `object`, and the conflicts table shows them in a column."""
+
+
+def clip(text: str | None, limit: int = MAX_FIELD) -> str | None:
+    """`text` cut to `limit` characters, the last one an ellipsis when something was cut."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
 
 
 @dataclass
@@ -95,7 +106,11 @@ def match_conflict(conflict: ImportConflict, values: Sequence[DataValue]) -> lis
 
 
 class ConflictLog:
-    """Conflicts of a run, merged by (kind, error code, object, property, message)."""
+    """Conflicts of a run, merged by (kind, error code, object, property, message).
+
+    Every conflict goes through `add`, which clips `object` and `property` to `MAX_FIELD`
+    characters, so no caller can store an unbounded rejected value there.
+    """
 
     def __init__(self, max_values: int = 1000) -> None:
         self.max_values = max_values
@@ -111,6 +126,7 @@ class ConflictLog:
         values: Iterable[dict[str, Any]],
         kind: str = "data_value",
     ) -> Conflict:
+        object, property = clip(object), clip(property)
         key = (kind, error_code, object, property, message)
         group = self._groups.get(key)
         if group is None:

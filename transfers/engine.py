@@ -7,7 +7,9 @@
 2. **Fetch** (`transfers.fetch`): `GET /api/dataValueSets` per (org unit block x period) on at
    most `max_concurrency` threads, consumed in plan order; never the whole transfer in memory.
 3. **Map** (`transfers.mapping`): rows, option combo defaults, attribute combo and org unit
-   maps; unmapped values counted per (data element, option combo), sent or skipped.
+   maps; unmapped values counted per (data element, option combo), sent or skipped. When the
+   mapping is many-to-one, a value landing on a destination value an earlier value of the run
+   already landed on is not sent but reported (`DUPLICATE_TARGET` conflict, `duplicates`).
 4. **Chunk and import** (`transfers.chunking`, `transfers.sending`): chunks of `chunk_size`
    values, split adaptively on 504/413/timeouts, 502/503/network errors retried, summaries of
    every DHIS2 version parsed into counts and conflicts with their values.
@@ -19,6 +21,8 @@
 
 Observer calls always come from the thread that called `run_transfer` (retry events of the
 fetch threads are queued and delivered there), so the observer may use the Django ORM.
+`observer.progress` is the run's heartbeat: it is called between all steps that can take long,
+inside a chunk too (see `transfers.running`), and what it raises stops the run unchanged.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ STRATEGIES = ("CREATE_AND_UPDATE", "CREATE", "UPDATE", "DELETE")
 STAT_KEYS = (
     "fetched", "sent", "imported", "updated", "ignored", "deleted", "conflicts", "unmapped",
     "chunks", "retries", "splits", "skipped_chunks", "completed_registrations",
-    "skipped_values", "requests", "fetch_requests", "deletions_skipped",
+    "skipped_values", "requests", "fetch_requests", "deletions_skipped", "duplicates",
 )  # fmt: skip
 
 

@@ -15,18 +15,26 @@ When the row leaves the target option combo empty, the value keeps its own combo
 category option combo has a fixed UID on databases created by DHIS2 (`HllvX50cXC0`) but other
 UIDs on old databases (reference §10, `bRowv6yZOF2`), so the source default is always translated
 to the destination default, for option combos and attribute option combos alike.
+
+Rows and maps need not be one-to-one: two source objects may land on one destination object
+(two org units merged, all option combos of an element collapsed into one). Their values would
+then overwrite each other on the destination. `Mapper.collisions` finds such targets on the
+metadata (preflight warns about them) and `DuplicateGuard` stops the later values at run time.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
     "NO_CODE",
+    "Collisions",
     "DataValue",
+    "DuplicateGuard",
     "Mapper",
     "MappingRow",
     "duplicate_rows",
@@ -34,6 +42,10 @@ __all__ = [
 
 NO_CODE = "(no identifier)"
 """Shown for a value whose object has no code on the source (CODE scheme exports null)."""
+
+Pair = tuple[str, str | None]
+"""(data element, category option combo)."""
+_K = TypeVar("_K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -217,6 +229,46 @@ class Mapper:
     def has_row(self, de: str) -> bool:
         return de in self._any or any(key[0] == de for key in self._exact)
 
+    def collisions(
+        self,
+        elements: Iterable[Pair],
+        org_units: Iterable[str],
+        attribute_combos: Iterable[str | None],
+    ) -> Collisions:
+        """Destination objects that more than one source object maps to.
+
+        The arguments are the source objects the metadata says values can have (the data set's
+        elements with their option combos, its org units in the selection, its attribute
+        option combos); every key of the rows and maps is added, since a key is written for
+        values that exist (the demo data has values of attribute combos outside their data
+        set's combo) and a configuration mapping two keys to one target is never one-to-one.
+        Other values outside the metadata (an option combo no longer in its element's combo
+        and in no row) are not considered: preflight cannot know they exist, and tracking
+        every value just in case would cost memory on every run.
+        """
+        domain = dict.fromkeys(elements)
+        domain.update(dict.fromkeys(self._exact))
+        listed = {de for de, _ in domain}
+        domain.update(dict.fromkeys((de, None) for de in self._any if de not in listed))
+        element_pairs: list[tuple[Pair, Pair]] = []
+        for de, coc in domain:
+            target = self.element(de, coc)
+            if target is None:
+                if not self.send_unmapped:
+                    continue
+                target = (de, self.combo(coc))
+            element_pairs.append(((de, coc if coc is not None else self.source_default), target))
+        return Collisions(
+            elements=_many_to_one(element_pairs),
+            org_units=_many_to_one(
+                (ou, self.org_unit(ou)) for ou in dict.fromkeys([*org_units, *self._ou_map])
+            ),
+            attribute_combos=_many_to_one(
+                (aoc if aoc is not None else self.source_default, self.attribute_combo(aoc))
+                for aoc in dict.fromkeys([*attribute_combos, *self._aoc_map])
+            ),
+        )
+
     # ---- values --------------------------------------------------------------------------------
 
     def map(self, value: DataValue) -> DataValue | None:
@@ -276,3 +328,114 @@ class Mapper:
                 }
             )
         return rows
+
+
+def _many_to_one(pairs: Iterable[tuple[_K, _K]]) -> dict[_K, list[_K]]:
+    """Targets with more than one distinct source, each with its sources in first-seen order."""
+    sources: dict[_K, list[_K]] = {}
+    for source, target in pairs:
+        seen = sources.setdefault(target, [])
+        if source not in seen:
+            seen.append(source)
+    return {target: found for target, found in sources.items() if len(found) > 1}
+
+
+def _ident(ident: str | None) -> str:
+    return ident or "(none)"
+
+
+def _pair(pair: Pair) -> str:
+    return f"{pair[0]} / {pair[1]}" if pair[1] else pair[0]
+
+
+@dataclass
+class Collisions:
+    """Many-to-one parts of a mapping: destination object -> the source objects mapped to it
+    (two or more each), per dimension. Empty (falsy) when the mapping is one-to-one."""
+
+    elements: dict[Pair, list[Pair]] = field(default_factory=dict)
+    org_units: dict[str, list[str]] = field(default_factory=dict)
+    attribute_combos: dict[str | None, list[str | None]] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.elements or self.org_units or self.attribute_combos)
+
+    def problems(self, shown: int = 10) -> list[tuple[str, list[str]]]:
+        """(message, destination identifiers) per dimension that collides, for preflight."""
+        out = []
+        for what, found in (
+            ("data element / option combo", _shown(self.elements, _pair)),
+            ("org unit", _shown(self.org_units, str)),
+            ("attribute option combo", _shown(self.attribute_combos, _ident)),
+        ):
+            if not found:
+                continue
+            lines = [f"{' and '.join(sources)} → {target}" for target, sources in found]
+            listed = "; ".join(lines[:shown])
+            if len(lines) > shown:
+                listed += f" and {len(lines) - shown} more"
+            message = (
+                f"{len(lines)} destination {what}(s) receive values of more than one source "
+                f"{what}, which would overwrite each other: {listed}. The first value for each "
+                "destination value is sent; later ones are not sent and are reported as "
+                "conflicts (DUPLICATE_TARGET). Make the mapping one-to-one to transfer them all."
+            )
+            out.append((message, [target for target, _ in found]))
+        return out
+
+
+def _shown(found: Mapping[_K, list[_K]], show: Callable[[_K], str]) -> list[tuple[str, list[str]]]:
+    return [(show(target), [show(s) for s in sources]) for target, sources in found.items()]
+
+
+_DIMENSIONS = ("dataElement", "period", "orgUnit", "categoryOptionCombo", "attributeOptionCombo")
+
+
+class DuplicateGuard:
+    """Stops values that land on a destination value another source value of this run
+    already landed on, so a many-to-one mapping reports the later value instead of letting it
+    overwrite the earlier one (and be counted as "updated").
+
+    Two different source values that land on the same destination value differ in a mapped
+    dimension (periods are never mapped), so the destination of that dimension is one of the
+    `Collisions` targets. Only values landing on such a target are remembered: nothing at all
+    when the mapping is one-to-one (the engine then builds no guard). Cost: one dict entry per
+    remembered value, its destination and source identity as tuples of interned strings,
+    roughly 200 bytes; merging two org units remembers the values of the merged one only.
+
+    "Earlier" is the fetch order, which is fixed, so a resumed run drops the same values and
+    rebuilds the same chunks. An incremental run sees only changed values, so a changed later
+    value whose earlier partner did not change is still sent.
+    """
+
+    def __init__(self, collisions: Collisions) -> None:
+        self._elements = set(collisions.elements)
+        self._org_units = set(collisions.org_units)
+        self._aocs = set(collisions.attribute_combos)
+        self._seen: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    @property
+    def remembered(self) -> int:
+        return len(self._seen)
+
+    def earlier(self, source: DataValue, mapped: DataValue) -> tuple[str, ...] | None:
+        """Identity of the source value that already landed on `mapped`'s identity, or None
+        (then `mapped` now belongs to `source`)."""
+        if (
+            (mapped.data_element, mapped.category_option_combo) not in self._elements
+            and mapped.org_unit not in self._org_units
+            and mapped.attribute_option_combo not in self._aocs
+        ):
+            return None
+        key = tuple(sys.intern(part) for part in mapped.identity())
+        mine = tuple(sys.intern(part) for part in source.identity())
+        first = self._seen.setdefault(key, mine)
+        return None if first == mine else first
+
+    @staticmethod
+    def differing(first: tuple[str, ...], later: tuple[str, ...]) -> str:
+        """The first import property (`orgUnit`, ...) in which two source identities differ."""
+        for name, a, b in zip(_DIMENSIONS, first, later, strict=True):
+            if a != b:
+                return name
+        return "dataElement"

@@ -12,7 +12,11 @@ Checked (reference §3, §10):
   set's attribute combo;
 * every destination org unit that can receive data (the source data set's org units inside
   the selection, through the org unit map) exists and is assigned to the destination data set;
-* with the CODE scheme, every source object has a code (DHIS2 exports null otherwise).
+* with the CODE scheme, every source object has a code (DHIS2 exports null otherwise);
+* the periods are valid, of the data set's period type (DHIS2 returns nothing for others, and
+  the run would "succeed") and of a type the destination's version supports;
+* rows and maps are one-to-one: values of two source objects landing on one destination object
+  would overwrite each other (warning; the run reports the later ones as conflicts instead).
 
 Severities: `fatal` stops the run even when the user allowed problems, `error` stops it unless
 `continue_on_preflight_problems`, `warning` never stops it.
@@ -25,9 +29,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dhis2.errors import NotFound
+from dhis2.periods import PeriodError, get_period_type, period_type_of
+from dhis2.version import Version
 
 from .fetch import OrgUnitBlock, SourceClock, outermost, plan_blocks, source_clock
-from .mapping import Mapper, duplicate_rows
+from .mapping import Collisions, Mapper, Pair, duplicate_rows
 
 if TYPE_CHECKING:
     from dhis2.client import Client
@@ -77,6 +83,8 @@ class Plan:
     target_data_set: str | None = None
     data_set_name: str = ""
     blocks: list[OrgUnitBlock] = field(default_factory=list)
+    collisions: Collisions = field(default_factory=Collisions)
+    """Many-to-one parts of the mapping; the run guards against duplicates only when set."""
 
     def blocking(self, allow_problems: bool) -> list[PreflightProblem]:
         stops = {"fatal"} if allow_problems else {"fatal", "error"}
@@ -194,6 +202,10 @@ def prepare(
         )
         return plan
     plan.data_set_name = str(src_ds.get("name") or spec.data_set)
+    _period_problems(
+        add, spec.periods, _label(src_ds, spec.data_set), src_ds.get("periodType"),
+        plan.destination_version,
+    )  # fmt: skip
     target_uid = spec.target_data_set or spec.data_set
     dst_ds = _get_data_set(destination, target_uid)
     if dst_ds is None:
@@ -275,6 +287,7 @@ def prepare(
 
     # ---- elements and option combos ----------------------------------------------------------
     src_de_ids = set()
+    src_pairs: list[Pair] = []
     targets: dict[str, set[str | None]] = {}
     skipped: list[str] = []
     for dse in dses:
@@ -284,6 +297,7 @@ def prepare(
             continue
         src_de_ids.add(de)
         for coc in [ident(c) for c in _combo_cocs(dse)] or [plan.source_default]:
+            src_pairs.append((de, coc))
             target = mapper.element(de, coc)
             if target is None:
                 if not mapper.send_unmapped:
@@ -420,7 +434,62 @@ def prepare(
         destination, "organisationUnits", lookup_ous, spec.id_scheme, "id,code,name", batch
     )
     _org_unit_problems(add, by_target, lookup_ous, existing_ous, dst_ds is not None)
+
+    plan.collisions = mapper.collisions(
+        src_pairs, [o for o in (ident(c) for c in candidates) if o], src_attr
+    )
+    for message, objects in plan.collisions.problems(_SHOWN):
+        add("many_to_one_mapping", message, objects, "warning")
     return plan
+
+
+def _period_problems(
+    add: Callable[..., None],
+    periods: Sequence[str],
+    data_set: str,
+    period_type: Any,
+    destination_version: str,
+) -> None:
+    """Invalid periods, periods not of the data set's type, types the destination lacks."""
+    by_type: dict[str, list[str]] = {}
+    for period in dict.fromkeys(periods):
+        try:
+            kind = period_type_of(period)
+        except PeriodError:
+            kind = ""
+        by_type.setdefault(kind, []).append(period)
+    if invalid := by_type.pop("", []):
+        add(
+            "invalid_period",
+            f"{len(invalid)} period(s) are not valid DHIS2 period identifiers: "
+            f"{_listing(invalid)}. Choose periods like 202401 (month) or 2024Q1 (quarter).",
+            invalid,
+        )
+    wrong = {t: ps for t, ps in by_type.items() if period_type and t != period_type}
+    if wrong:
+        listed = [f"{', '.join(ps)} ({t})" for t, ps in wrong.items()]
+        add(
+            "period_type_mismatch",
+            f"The data set {data_set} has period type {period_type}, but "
+            f"{sum(map(len, wrong.values()))} chosen period(s) are of another type: "
+            f"{_listing(listed)}. DHIS2 returns no values for them, so nothing would be "
+            f"transferred for them; choose {period_type} periods.",
+            [p for ps in wrong.values() for p in ps],
+        )
+    try:
+        major = Version(destination_version).major
+    except ValueError:
+        return  # an unreadable version: the import itself will tell
+    for name, ps in by_type.items():
+        since = get_period_type(name).min_version
+        if since > major:
+            add(
+                "period_type_unsupported",
+                f"The destination runs DHIS2 {destination_version}, which does not support "
+                f"{name} periods (DHIS2 2.{since} or later does): {_listing(ps)}. Their "
+                "values cannot be stored there.",
+                ps,
+            )
 
 
 def _org_unit_problems(

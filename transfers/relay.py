@@ -4,6 +4,11 @@ The clients report retries through their `on_retry` hook, from whatever thread m
 (fetch threads included). The task layer's observer typically writes to the database, which
 must happen on the thread that runs the transfer, so events from other threads are queued and
 delivered by `drain()`, which the engine calls between steps.
+
+A retry on the owning thread (an import, an async job poll, a completeness request) can wait
+for a while; `heartbeat`, when set, is called after it is reported, so the run's heartbeat
+(`observer.progress`) keeps beating through a series of retries. What it raises propagates
+out of the client's request, stopping the run.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class RetryRelay:
         self._owner = threading.get_ident()
         self._lock = threading.Lock()
         self._pending: deque[RetryEvent] = deque()
+        self.heartbeat: Callable[[RetryEvent], None] | None = None
 
     def __call__(self, event: RetryEvent) -> None:
         with self._lock:
@@ -42,6 +48,8 @@ class RetryRelay:
         if threading.get_ident() == self._owner:
             self.drain()
             self.observer.retry(event)
+            if self.heartbeat is not None:
+                self.heartbeat(event)
         else:
             self._pending.append(event)
 

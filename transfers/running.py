@@ -2,10 +2,17 @@
 
 Split from `transfers.engine` (which holds the public types and entry points) to keep both
 readable; `engine.run_transfer` is the only caller.
+
+Heartbeat: the task layer treats `observer.progress` as the run's heartbeat (a run silent for
+too long is reaped as stalled) and as its cancellation point, so it is called after every
+fetched request, before and after every chunk, after every answered split part, before every
+retry wait, on every poll of an async import job and before every completeness request. The
+observer throttles its writes; whatever it raises propagates unchanged.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -17,10 +24,10 @@ from .completion import register_completeness
 from .conflicts import ConflictLog
 from .engine import STAT_KEYS, TransferFailed, TransferResult
 from .fetch import Fetcher, FetchFailed, FetchUnit, fetch_params, last_updated_param
-from .mapping import DataValue
+from .mapping import DataValue, DuplicateGuard
 from .preflight import Plan, make_mapper
 from .relay import RetryRelay
-from .sending import ImportAborted, Importer
+from .sending import ChunkOutcome, ImportAborted, Importer
 
 if TYPE_CHECKING:
     from dhis2.client import Client
@@ -75,7 +82,11 @@ class Run:
             job_timeout=tuning.async_timeout,
             conflicts=self.conflicts,
             sleep=tuning.sleep,
+            progress=self._heartbeat,
         )
+        # Only a many-to-one mapping can put two values on one destination value.
+        self.guard = DuplicateGuard(plan.collisions) if plan.collisions else None
+        self.duplicate_groups = 0
         self.units = [
             FetchUnit(block, period, i)
             for i, (block, period) in enumerate(
@@ -87,6 +98,11 @@ class Run:
         )
         self.completion: set[tuple[str, str, str | None]] = set()
         self.all_accepted = True
+        self.percent = 0.0
+        self.requests_done = 0
+        self.chunked = 0  # values given to the chunker
+        self.doing = "Reading the source"
+        relay.heartbeat = lambda e: self._heartbeat(f"retrying {e.method} after {e.reason}")
 
     # ---- phases ------------------------------------------------------------------------------
 
@@ -127,12 +143,14 @@ class Run:
         ) as fetcher:
             for done, (_, values) in enumerate(fetcher, 1):
                 self.relay.drain()
+                self.requests_done = done
                 self.stats["fetch_requests"] += 1
                 self.stats["fetched"] += len(values)
                 for value in values:
                     self._feed(value)
+                self.percent = 95.0 * done / total
                 self.observer.progress(
-                    95.0 * done / total,
+                    self.percent,
                     f"Read {done} of {total} source requests ({self.stats['fetched']} values), "
                     f"sent {self.stats['sent']} values",
                 )
@@ -158,32 +176,66 @@ class Run:
         mapped = self.mapper.map(value)
         if mapped is None:
             return
+        if self.guard is not None and self._duplicate(self.guard, value, mapped):
+            return
+        self.chunked += 1
         chunk = self.chunker.add(mapped, strategy)
         if chunk is not None:
             self._handle(chunk)
 
+    def _duplicate(self, guard: DuplicateGuard, value: DataValue, mapped: DataValue) -> bool:
+        """Report `mapped` instead of sending it when an earlier source value of this run
+        already landed on its destination identity (many-to-one mapping)."""
+        earlier = guard.earlier(value, mapped)
+        if earlier is None:
+            return False
+        self.stats["duplicates"] += 1
+        prop = guard.differing(earlier, value.identity())
+        shown = mapped.describe()
+        self.duplicate_groups += 1
+        if self.duplicate_groups <= self.tuning.max_conflict_values:
+            message = (
+                f"Not sent: source value {_identity(value.identity())} maps to the same "
+                f"destination value ({_identity(mapped.identity())}) as source value "
+                f"{_identity(earlier)}, which came first. Make the mapping one-to-one."
+            )
+        else:  # one group per value would grow without bound: the rest share one message
+            message = (
+                "Not sent: more source values map to a destination value that another source "
+                "value of this run came first to. Make the mapping one-to-one."
+            )
+        self.conflicts.add(
+            error_code="DUPLICATE_TARGET",
+            message=message,
+            object=shown[prop],
+            property=prop,
+            values=[shown],
+        )
+        return True
+
     def _handle(self, chunk: Chunk) -> None:
         self.stats["chunks"] += 1
-        stores = chunk.strategy != "DELETE"
         if chunk.key in self.spec.accepted_chunks:
             self.stats["skipped_chunks"] += 1
             self.stats["skipped_values"] += len(chunk)
-            if stores:
+            if chunk.strategy != "DELETE":
                 self._note_stored(chunk.values)
             return
-        outcome = self.importer.send(chunk)
+        self.doing = f"Importing chunk {chunk.index} of ~{self._chunks_expected()}"
+        self.observer.progress(self.percent, f"{self.doing} ({len(chunk)} values)")
+        outcome = ChunkOutcome.start(chunk, dry_run=self.spec.dry_run)
+        try:
+            self.importer.send(chunk, outcome)
+        except BaseException as exc:
+            # Aborted or cancelled midway: what the answered parts stored still counts.
+            self.all_accepted = False
+            self._count(chunk, outcome)
+            if isinstance(exc, ImportAborted) and outcome.summary.posted:
+                self.observer.log("warning", f"{self._chunk_text(chunk, outcome)}, then stopped.")
+            raise
+        self._count(chunk, outcome)
         summary = outcome.summary
-        for name in ("imported", "updated", "ignored", "deleted", "splits", "requests"):
-            self.stats[name] += getattr(summary, name)
-        self.stats["sent"] += len(chunk)
-        if stores:
-            self._note_stored(outcome.stored)
-        verb = "would import" if self.spec.dry_run else "stored"
-        text = (
-            f"Chunk {chunk.index} ({len(chunk)} values, {chunk.strategy}): {summary.status}; "
-            f"{verb} {summary.imported} new, {summary.updated} updated, {summary.ignored} "
-            f"ignored, {summary.deleted} deleted"
-        )
+        text = self._chunk_text(chunk, outcome)
         if summary.splits:
             text += f"; split {summary.splits} time(s) after timeouts or size limits"
         if summary.accepted:
@@ -196,6 +248,40 @@ class Run:
                 "warning", text + f"; {summary.rejected} value(s) rejected, see conflicts."
             )
         self.relay.drain()
+        self.observer.progress(
+            self.percent, f"Imported chunk {chunk.index} of ~{self._chunks_expected()}"
+        )
+
+    def _count(self, chunk: Chunk, outcome: ChunkOutcome) -> None:
+        summary = outcome.summary
+        for name in ("imported", "updated", "ignored", "deleted", "splits", "requests"):
+            self.stats[name] += getattr(summary, name)
+        self.stats["sent"] += summary.posted
+        if chunk.strategy != "DELETE":
+            self._note_stored(outcome.stored)
+
+    def _chunk_text(self, chunk: Chunk, outcome: ChunkOutcome) -> str:
+        summary = outcome.summary
+        verb = "would import" if self.spec.dry_run else "stored"
+        done = "" if summary.posted == len(chunk) else f"{summary.posted} answered of "
+        return (
+            f"Chunk {chunk.index} ({done}{len(chunk)} values, {chunk.strategy}): "
+            f"{summary.status}; {verb} {summary.imported} new, {summary.updated} updated, "
+            f"{summary.ignored} ignored, {summary.deleted} deleted"
+        )
+
+    def _heartbeat(self, detail: str) -> None:
+        """Progress report from inside a chunk (split parts, retries, async job polling)."""
+        self.observer.progress(self.percent, f"{self.doing}: {detail}")
+
+    def _chunks_expected(self) -> int:
+        """Chunks this run will likely build: the values chunked so far, extrapolated over the
+        source requests not read yet (exact once every request was read, give or take the
+        separate deletion chunk)."""
+        total = max(1, len(self.units))
+        done = max(1, self.requests_done)
+        values = self.chunked * total / done if done < total else self.chunked
+        return max(self.chunker.built, math.ceil(values / self.spec.chunk_size))
 
     def _note_stored(self, values: list[DataValue]) -> None:
         if self.spec.mark_complete:
@@ -218,7 +304,8 @@ class Run:
                 "warning", "Completeness not registered: the destination data set is missing."
             )
             return
-        self.observer.progress(97.0, f"Registering completeness ({len(self.completion)})")
+        self.percent, self.doing = 97.0, "Registering completeness"
+        self.observer.progress(97.0, f"{self.doing} ({len(self.completion)})")
         outcome = register_completeness(
             self.destination,
             data_set=self.plan.target_data_set,
@@ -226,6 +313,7 @@ class Run:
             id_scheme=self.spec.id_scheme,
             batch_size=self.tuning.completion_batch,
             conflicts=self.conflicts,
+            on_batch=lambda done, total: self._heartbeat(f"{done} of {total} sent"),
         )
         self.stats["completed_registrations"] += outcome.registered
         level = "warning" if outcome.conflicts else "info"
@@ -257,6 +345,12 @@ class Run:
         )
 
 
+def _identity(identity: tuple[str, ...]) -> str:
+    """A value's identity for messages: data element/period/org unit/option combo/attribute
+    option combo."""
+    return "/".join(part or "-" for part in identity)
+
+
 def _summary_text(stats: dict[str, int], *, dry_run: bool, unmapped_sent: bool) -> str:
     head = "Dry run: would import" if dry_run else "Imported"
     parts = [
@@ -268,6 +362,11 @@ def _summary_text(stats: dict[str, int], *, dry_run: bool, unmapped_sent: bool) 
         parts.append(f"{stats['skipped_chunks']} chunk(s) already sent by an earlier attempt")
     if stats["conflicts"]:
         parts.append(f"{stats['conflicts']} conflict(s)")
+    if stats["duplicates"]:
+        parts.append(
+            f"{stats['duplicates']} value(s) not sent because an earlier source value mapped "
+            "to the same destination value"
+        )
     if stats["unmapped"]:
         how = "sent with unchanged identifiers" if unmapped_sent else "skipped"
         parts.append(f"{stats['unmapped']} value(s) without a mapping row {how}")

@@ -15,6 +15,11 @@ What happens to a failed request:
 * **409 from an import** is not an error: 2.38+ answers WARNING/ERROR summaries with 409
   (reference §0). Other 4xx and 500 answers fail only this chunk (reported as conflicts).
 
+Heartbeat: the importer calls its `progress` callback after every answered part, on every
+split, before every retry wait and on every poll of an async import job, because one chunk can
+take long (splits, backoff, an hour-long async job) and the task layer treats progress reports
+as the run's heartbeat and cancellation point. Whatever the callback raises propagates.
+
 Nothing 4xx is ever retried. Posting is sequential: concurrent imports into the same
 `datavalue` table make DHIS2 contend for row locks (and deadlock on PostgreSQL in practice),
 and one request at a time keeps a struggling destination's load predictable; the fetches
@@ -95,9 +100,11 @@ class ChunkSummary:
     """What the destination said about one chunk (all its split parts added up).
 
     `rejected` counts values DHIS2 named in conflicts or `rejectedIndexes` (or all values of a
-    failed part); `conflicts` counts conflict entries. A chunk is `accepted` (and checkpointed)
-    only when no part failed and nothing was rejected: a chunk with conflicts is sent again by
-    a resumed run, which re-reports its conflicts (and stores nothing twice).
+    failed part); `conflicts` counts conflict entries; `posted` counts the values of parts that
+    got a final answer (all of them once `send` returns, fewer when it stopped midway). A chunk
+    is `accepted` (and checkpointed) only when no part failed and nothing was rejected: a chunk
+    with conflicts is sent again by a resumed run, which re-reports its conflicts (and stores
+    nothing twice).
     """
 
     key: str
@@ -114,6 +121,7 @@ class ChunkSummary:
     splits: int = 0
     requests: int = 0
     async_jobs: int = 0
+    posted: int = 0
     dry_run: bool = False
 
     @property
@@ -127,9 +135,22 @@ class ChunkSummary:
 
 @dataclass
 class ChunkOutcome:
+    """What became of a chunk; filled part by part, so it stays right when sending stops."""
+
     summary: ChunkSummary
     stored: list[DataValue]
     """Values of the chunk not rejected by the destination (for completeness registration)."""
+
+    @classmethod
+    def start(cls, chunk: Chunk, *, dry_run: bool = False) -> ChunkOutcome:
+        summary = ChunkSummary(
+            key=chunk.key,
+            index=chunk.index,
+            values=len(chunk.values),
+            strategy=chunk.strategy,
+            dry_run=dry_run,
+        )
+        return cls(summary=summary, stored=[])
 
 
 class Importer:
@@ -148,6 +169,7 @@ class Importer:
         job_timeout: float,
         conflicts: ConflictLog,
         sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
         self.client = client
         self.data_set = data_set
@@ -159,20 +181,18 @@ class Importer:
         self.job_timeout = job_timeout
         self.conflicts = conflicts
         self.sleep = sleep
+        self.progress = progress
 
     # ---- public ------------------------------------------------------------------------------
 
-    def send(self, chunk: Chunk) -> ChunkOutcome:
-        summary = ChunkSummary(
-            key=chunk.key,
-            index=chunk.index,
-            values=len(chunk.values),
-            strategy=chunk.strategy,
-            dry_run=self.dry_run,
-        )
-        stored: list[DataValue] = []
-        self._send_part(chunk.values, chunk.strategy, summary, stored)
-        return ChunkOutcome(summary=summary, stored=stored)
+    def send(self, chunk: Chunk, outcome: ChunkOutcome | None = None) -> ChunkOutcome:
+        """Post `chunk`; raises `ImportAborted` (or what `progress` raises). Pass an `outcome`
+        (`ChunkOutcome.start`) to keep what the parts answered before such a stop: it is
+        filled as each part is answered."""
+        if outcome is None:
+            outcome = ChunkOutcome.start(chunk, dry_run=self.dry_run)
+        self._send_part(chunk.values, chunk.strategy, outcome.summary, outcome.stored)
+        return outcome
 
     def params(self, strategy: str, *, use_async: bool) -> dict[str, Any]:
         """Query of an import. With CODE, `idScheme=CODE` makes DHIS2 resolve data elements,
@@ -203,6 +223,7 @@ class Importer:
         except _Split as exc:
             if len(values) <= 1:
                 self._fail(values, exc.code, f"{exc.message} (even for this single value)", summary)
+                self._report(f"{summary.posted} of {summary.values} values answered")
                 return
             summary.splits += 1
             left, right = halves(values)
@@ -214,18 +235,25 @@ class Importer:
                 len(left),
                 len(right),
             )
+            self._report(f"{exc.code}: splitting {len(values)} values in two")
             self._send_part(left, strategy, summary, stored)
             self._send_part(right, strategy, summary, stored)
             return
         except _ChunkFailed as exc:
             self._fail(values, exc.code, exc.message, summary)
-            return
-        self._apply(parsed, values, summary, stored)
+        else:
+            self._apply(parsed, values, summary, stored)
+        self._report(f"{summary.posted} of {summary.values} values answered")
+
+    def _report(self, detail: str) -> None:
+        if self.progress is not None:
+            self.progress(detail)
 
     def _fail(
         self, values: Sequence[DataValue], code: str | None, message: str, summary: ChunkSummary
     ) -> None:
         summary.worsen("ERROR")
+        summary.posted += len(values)
         summary.rejected += len(values)
         summary.conflicts += 1
         self.conflicts.add(
@@ -243,6 +271,7 @@ class Importer:
         summary: ChunkSummary,
         stored: list[DataValue],
     ) -> None:
+        summary.posted += len(values)
         summary.imported += parsed.imported
         summary.updated += parsed.updated
         summary.ignored += parsed.ignored
@@ -340,6 +369,7 @@ class Importer:
             logger.warning("DHIS2 import retried: %s", event)
             if hook is not None:
                 hook(event)
+            self._report(f"retrying in {wait:.0f} s after {reason}")
             if wait > 0:
                 self.sleep(wait)
 
@@ -365,6 +395,28 @@ class Importer:
 
     def _wait(self, body: Any) -> Any:
         job = parse_job_reference(body)
+        stops: list[BaseException] = []
+
+        waiting = f"waiting for DHIS2 import job {job.id}"
+
+        def report(detail: str) -> None:
+            try:
+                self._report(detail)
+            except BaseException as exc:  # a cancellation: never mistaken for a job error
+                stops.append(exc)
+                raise
+
+        def polled(note: dict[str, Any]) -> None:
+            message = note.get("message")
+            report(f"{waiting}: {message}" if isinstance(message, str) and message else waiting)
+
+        def pause(seconds: float) -> None:
+            # Between any two polls, also while the job has no notification yet and while its
+            # summary is not ready, which `on_progress` does not cover.
+            report(waiting)
+            self.sleep(seconds)
+
+        report(waiting)
         try:
             return wait_for_task(
                 self.client,
@@ -372,15 +424,18 @@ class Importer:
                 job.id,
                 poll_interval=self.poll_interval,
                 timeout=self.job_timeout,
-                sleep=self.sleep,
+                sleep=pause,
+                on_progress=polled,
             )
-        except JobFailed as exc:
-            if exc.summary is not None:
-                return exc.summary
-            raise _ChunkFailed("JOB_FAILED", str(exc)) from exc
-        except Dhis2Timeout as exc:
-            raise ImportAborted(str(exc)) from exc
         except Dhis2Error as exc:
+            if exc in stops:
+                raise
+            if isinstance(exc, JobFailed):
+                if exc.summary is not None:
+                    return exc.summary
+                raise _ChunkFailed("JOB_FAILED", str(exc)) from exc
+            if isinstance(exc, Dhis2Timeout):
+                raise ImportAborted(str(exc)) from exc
             raise ImportAborted(
                 f"Lost track of the destination's import job {job.id}: {exc}"
             ) from exc

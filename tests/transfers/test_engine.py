@@ -49,6 +49,7 @@ class Recorder:
     def __init__(self, crash_after: int | None = None) -> None:
         self.logs: list[tuple[str, str]] = []
         self.progressed: list[float] = []
+        self.messages: list[str] = []
         self.accepted: dict[str, Any] = {}
         self.retries: list[Any] = []
         self.threads: set[int] = set()
@@ -64,6 +65,7 @@ class Recorder:
     def progress(self, percent: float, message: str) -> None:
         self._seen()
         self.progressed.append(percent)
+        self.messages.append(message)
 
     def chunk_accepted(self, key: str, summary: Any) -> None:
         self._seen()

@@ -85,6 +85,19 @@ def test_registration_conflicts_and_failures_are_reported() -> None:
     assert "Could not register completeness" in second.message and second.count == 1
 
 
+def test_registrations_report_progress_before_every_request() -> None:
+    beats: list[tuple[int, int]] = []
+    with respx.mock(base_url=API) as mock, client() as c:
+        mock.post("/completeDataSetRegistrations").mock(
+            return_value=httpx.Response(200, json=registration_summary(2))
+        )
+        register_completeness(
+            c, data_set="dsA", targets=TARGETS, id_scheme="UID", batch_size=2,
+            conflicts=ConflictLog(), on_batch=lambda done, total: beats.append((done, total)),
+        )  # fmt: skip
+    assert beats == [(0, 3), (2, 3)]
+
+
 class Observer:
     def __init__(self) -> None:
         self.events: list[tuple[int, RetryEvent]] = []
@@ -123,3 +136,17 @@ def test_relay_chains_existing_hooks_but_never_reports_twice() -> None:
     assert first.on_retry == other.append and second.on_retry == observer.retry  # restored
     first.close()
     second.close()
+
+
+def test_retries_on_the_owning_thread_beat_the_heart() -> None:
+    observer = Observer()
+    relay = RetryRelay(observer)
+    beats: list[RetryEvent] = []
+    relay.heartbeat = beats.append
+    relay(event(1))
+    worker = threading.Thread(target=relay, args=(event(2),))
+    worker.start()
+    worker.join()
+    relay.drain()
+    assert [e.attempt for e in beats] == [1]  # fetch threads' retries are not heartbeats
+    assert [e.attempt for _, e in observer.events] == [1, 2]

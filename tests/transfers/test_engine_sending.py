@@ -176,6 +176,24 @@ def test_pre_2_37_conflict_is_matched_by_object(client: Client) -> None:
     assert outcome.summary.ignored == 1 and not outcome.summary.accepted
 
 
+def test_long_conflict_objects_are_clipped_but_still_matched(client: Client) -> None:
+    """≤2.36 puts the rejected value itself into `object`: a long text must not be stored there
+    whole, yet its value is still found."""
+    text = "x" * 300
+    values = [DataValue("deA", "202401", "ouA", "c", "a", text), *vals(2)]
+    body = summary(ignored=1, status="WARNING", wrap=False, conflicts=[
+        {"object": text, "value": "Value length is greater than 50000 chars for: deA"}])  # fmt: skip
+    log = ConflictLog()
+    with respx.mock(base_url=API) as mock:
+        mock.post("/dataValueSets").mock(return_value=httpx.Response(200, json=body))
+        importer(client, conflicts=log).send(chunk(values))
+    [conflict] = log.conflicts
+    assert conflict.object == "x" * 99 + "…" and len(conflict.object) == 100
+    assert [v["value"] for v in conflict.values] == [text]
+    other = log.add(error_code=None, message="m", object="o" * 100, property="p" * 101, values=[])
+    assert other.object == "o" * 100 and other.property == "p" * 99 + "…"
+
+
 def test_bare_pre_2_38_summary_with_uid_conflict(client: Client) -> None:
     body = summary(
         imported=2,

@@ -244,3 +244,58 @@ def test_invalid_configuration_is_refused_before_any_request(change: dict, text:
     with connect(src) as a, connect(dst) as b, pytest.raises(InvalidSpec, match=text):
         run_transfer(a, b, spec(**change), Quiet())
     assert src.request_log == []
+
+
+# ---- periods --------------------------------------------------------------------------------
+
+
+def test_periods_of_another_type_than_the_data_set_are_blocking() -> None:
+    """Monthly RCH asked for a quarter and a year: DHIS2 would return nothing for them."""
+    src, dst = sim("demo-source"), sim("demo-destination")
+    s = spec(periods=["202401", "2024Q1", "2024"])
+    problems = check(src, dst, s)
+    mismatch = problems["period_type_mismatch"]
+    assert mismatch.severity == "error" and mismatch.objects == ["2024Q1", "2024"]
+    assert "Monthly" in mismatch.message and "2024Q1 (Quarterly)" in mismatch.message
+    assert "2024 (Yearly)" in mismatch.message
+    with connect(src) as a, connect(dst) as b, pytest.raises(PreflightFailed) as info:
+        run_transfer(a, b, s, Quiet())
+    assert "period_type_mismatch" in {p.code for p in info.value.blocking}
+    assert src.requests("GET", "dataValueSets") == []
+
+
+def test_invalid_period_identifiers_are_blocking() -> None:
+    src, dst = sim("demo-source"), sim("demo-destination")
+    problems = check(src, dst, spec(periods=["202401", "2024Q5"]))
+    assert problems["invalid_period"].objects == ["2024Q5"]
+    assert problems["invalid_period"].severity == "error"
+    assert "period_type_mismatch" not in problems
+
+
+class QuarterlyNov(httpx.BaseTransport):
+    """The source, with the RCH data set turned into a QuarterlyNov one (DHIS2 2.41+)."""
+
+    def __init__(self, target: Simulator) -> None:
+        self.inner = target.transport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.url.path.endswith(f"/dataSets/{RCH}"):
+            return httpx.Response(200, json={**response.json(), "periodType": "QuarterlyNov"})
+        return response
+
+
+@pytest.mark.parametrize(("version", "refused"), [("2.40.4.1", True), ("2.42.1", False)])
+def test_period_types_the_destination_does_not_support(version: str, refused: bool) -> None:
+    src = Simulator("2.42.1", "demo-source", dataset_options={"today": TODAY})
+    dst = Simulator(version, "demo-destination", dataset_options={"today": TODAY})
+    with connect(src, QuarterlyNov(src)) as a, connect(dst) as b:
+        problems = {p.code: p for p in preflight(a, b, spec(periods=["2025NovQ1"]))}
+    assert "period_type_mismatch" not in problems
+    if refused:
+        unsupported = problems["period_type_unsupported"]
+        assert unsupported.severity == "error" and unsupported.objects == ["2025NovQ1"]
+        assert "QuarterlyNov" in unsupported.message and "2.40.4.1" in unsupported.message
+        assert "2.41" in unsupported.message
+    else:
+        assert "period_type_unsupported" not in problems

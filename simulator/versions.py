@@ -6,39 +6,14 @@ document of the project, sections 0, 4, 5 and 8).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from functools import total_ordering
-
-_VERSION_RE = re.compile(r"^2\.(\d+)(?:\.(\d+))?(?:\.(\d+))?")
+from dhis2.version import Version as _LibraryVersion
 
 
-@total_ordering
-@dataclass(frozen=True)
-class Version:
-    """A DHIS2 version such as ``2.40.4.1`` (``major`` is the 40)."""
+class Version(_LibraryVersion):
+    """The DHIS2 library's version value (parsing, ordering, `major`/`minor`/`patch`) plus the
+    behaviour switches only a server needs."""
 
-    raw: str
-    major: int
-    minor: int = 0
-    patch: int = 0
-
-    @classmethod
-    def parse(cls, raw: str) -> Version:
-        """Parse ``2.<major>[.<minor>[.<patch>]][-SUFFIX]``; the suffix is ignored."""
-        match = _VERSION_RE.match(raw.split("-", 1)[0])
-        if not match:
-            raise ValueError(f"Not a DHIS2 version: {raw!r}")
-        major, minor, patch = (int(g) if g else 0 for g in match.groups())
-        return cls(raw=raw, major=major, minor=minor, patch=patch)
-
-    def _key(self) -> tuple[int, int, int]:
-        return (self.major, self.minor, self.patch)
-
-    def __lt__(self, other: object) -> bool:
-        if not isinstance(other, Version):
-            return NotImplemented
-        return self._key() < other._key()
+    __slots__ = ()
 
     def at_least(self, major: int, minor: int = 0) -> bool:
         return (self.major, self.minor) >= (major, minor)
@@ -72,11 +47,7 @@ class Version:
     @property
     def rejected_indexes(self) -> bool:
         """``rejectedIndexes`` exists from 2.39.2, 2.40.1 and 2.41.0 (PR dhis2-core#13587)."""
-        if self.major == 39:
-            return self.minor >= 2
-        if self.major == 40:
-            return self.minor >= 1
-        return self.major >= 41
+        return self.reports_rejected_indexes
 
     @property
     def not_found_error_code(self) -> bool:
@@ -86,7 +57,7 @@ class Version:
     @property
     def api_tokens(self) -> bool:
         """Personal access tokens (``ApiToken d2pat_...``) exist from 2.37."""
-        return self.major >= 37
+        return self.supports_api_tokens
 
     @property
     def null_comment(self) -> bool:

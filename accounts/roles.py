@@ -26,27 +26,32 @@ OPERATOR_EXTRA = (
     "connections.test_instance",
 )
 
-#: Admins get every permission of the project apps plus user and group management. They never
-#: see other people's API tokens (that would let them act as anyone), and they may only look
-#: at the task queue: adding a django-q2 schedule would run any function by name.
-ADMIN_EXTRA_APPS = ("auth",)
-ADMIN_VIEW_ONLY_APPS = ("django_q",)
+#: Admins get every permission of the project apps, manage team members (users) and give them
+#: a role. They may only look at groups (editing a group's permissions would grant anything),
+#: never see other people's API tokens (that would let them act as anyone), and may only look
+#: at the task queue (adding a django-q2 schedule would run any function by name).
+ADMIN_EXTRA = ("auth.add_user", "auth.change_user", "auth.delete_user", "auth.view_user")
+ADMIN_VIEW_ONLY_APPS = ("auth", "django_q")
+
+
+def _codenames(dotted: tuple[str, ...]) -> Q:
+    query = Q(pk__in=[])
+    for name in dotted:
+        app_label, codename = name.split(".", 1)
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    return query
 
 
 def role_permissions(role: str) -> list[Permission]:
     """Return the permissions a role grants, from the tables above."""
     perms = Permission.objects.select_related("content_type")
     if role == ADMIN:
-        full = Q(content_type__app_label__in=PROJECT_APPS + ADMIN_EXTRA_APPS)
+        full = Q(content_type__app_label__in=PROJECT_APPS)
         view = Q(content_type__app_label__in=ADMIN_VIEW_ONLY_APPS, codename__startswith="view_")
-        return list(perms.filter(full | view))
+        return list(perms.filter(full | view | _codenames(ADMIN_EXTRA)))
     if role == OPERATOR:
-        extra = Q()
-        for dotted in OPERATOR_EXTRA:
-            app_label, codename = dotted.split(".", 1)
-            extra |= Q(content_type__app_label=app_label, codename=codename)
         view = Q(content_type__app_label__in=PROJECT_APPS, codename__startswith="view_")
-        return list(perms.filter(view | extra))
+        return list(perms.filter(view | _codenames(OPERATOR_EXTRA)))
     raise ValueError(f"Unknown role {role!r}; the roles are {', '.join(ROLES)}.")
 
 

@@ -62,8 +62,17 @@ class TransferSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         scheme = attrs.get("id_scheme", getattr(self.instance, "id_scheme", "UID"))
+        rows = attrs.get("mappings")
+        if rows is None and self.instance is not None and "id_scheme" in attrs:
+            # The scheme changes but the rows stay: they must fit the new scheme too.
+            rows = list(
+                self.instance.mappings.values(
+                    "source_data_element", "source_category_option_combo",
+                    "target_data_element", "target_category_option_combo",
+                )
+            )  # fmt: skip
         errors = []
-        for n, row in enumerate(attrs.get("mappings") or [], start=1):
+        for n, row in enumerate(rows or [], start=1):
             for key, value in row.items():
                 if value in (None, "") and key.endswith("option_combo"):
                     continue
@@ -97,17 +106,28 @@ class TransferSerializer(serializers.ModelSerializer):
         with transaction.atomic():
             transfer.save()
             if mappings is not None:
-                transfer.mappings.all().delete()
-                TransferMapping.objects.bulk_create(
-                    TransferMapping(
-                        transfer=transfer,
-                        source_data_element=m["source_data_element"],
-                        source_category_option_combo=m.get("source_category_option_combo") or "",
-                        target_data_element=m["target_data_element"],
-                        target_category_option_combo=m.get("target_category_option_combo") or "",
+                rows = [
+                    (
+                        m["source_data_element"],
+                        m.get("source_category_option_combo") or "",
+                        m["target_data_element"],
+                        m.get("target_category_option_combo") or "",
                     )
                     for m in mappings
-                )
+                ]
+                keys = (
+                    "source_data_element", "source_category_option_combo",
+                    "target_data_element", "target_category_option_combo",
+                )  # fmt: skip
+                stored = set(transfer.mappings.values_list(*keys))
+                if stored != set(rows):
+                    # Different rows change what a run sends: the next run must be complete.
+                    transfer.mappings.all().delete()
+                    TransferMapping.objects.bulk_create(
+                        TransferMapping(transfer=transfer, **dict(zip(keys, row, strict=True)))
+                        for row in rows
+                    )
+                    Transfer.objects.filter(pk=transfer.pk).update(watermark=None)
         return transfer
 
     def create(self, validated_data: dict) -> Transfer:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from connections.models import ConnectionProfile
@@ -172,6 +172,7 @@ class Transfer(models.Model):
         "profile_id", "data_set", "target_data_set", "periods", "relative_period",
         "relative_count", "org_units", "include_descendants", "org_unit_map",
         "attribute_option_combo_map", "unmapped", "id_scheme", "propagate_deletions",
+        "import_strategy", "mark_complete",
     )  # fmt: skip
 
     def save(self, *args, **kwargs) -> None:
@@ -305,3 +306,17 @@ class TransferConflict(models.Model):
 def _mapping_changed(sender, instance: TransferMapping, **kwargs) -> None:
     """New or changed mapping rows change what a run sends: the next run must be complete."""
     Transfer.objects.filter(pk=instance.transfer_id).exclude(watermark=None).update(watermark=None)
+
+
+@receiver(pre_save, sender=ConnectionProfile, dispatch_uid="profile_change_resets_watermarks")
+def _profile_changing(sender, instance: ConnectionProfile, **kwargs) -> None:
+    """Another source or destination means none of the data was moved there yet."""
+    if not instance.pk:
+        return
+    before = ConnectionProfile.objects.filter(pk=instance.pk).values("source_id", "destination_id")
+    row = before.first()
+    if row and (row["source_id"], row["destination_id"]) != (
+        instance.source_id,
+        instance.destination_id,
+    ):
+        Transfer.objects.filter(profile_id=instance.pk).update(watermark=None)

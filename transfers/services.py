@@ -54,6 +54,8 @@ def start_transfer(
         if resume_of is not None:
             check_resumable(transfer, resume_of)
             params["resume_of"] = resume_of.pk
+            if resume_of.params.get("full"):  # finish a full run as a full run
+                params["full"] = True
         label = "Dry run" if dry_run else ("Resume" if resume_of else "Transfer")
         try:
             return launch(

@@ -183,7 +183,13 @@ def run_transfer(ctx: RunContext) -> str:
     # Values skipped by the user's own "skip unmapped" choice are reported but are not a
     # problem of the run; conflicts and preflight problems the user let through are.
     problems = bool(conflicts or blocking)
-    if not dry_run and result.all_chunks_accepted and not conflicts:
+    # Values left out for another reason than the user's "skip unmapped" (e.g. no code on the
+    # source with the CODE scheme) would never be re-read once the watermark passed them.
+    left_out = any(
+        u.get("action") == "skipped" and u.get("reason") != "no mapping row"
+        for u in result.unmapped
+    )
+    if not dry_run and result.all_chunks_accepted and not (conflicts or blocking or left_out):
         mark = result.server_time or ctx.started_at
         Transfer.objects.filter(pk=transfer.pk).update(watermark=mark)
         ctx.info(f"Incremental watermark moved to {mark:%Y-%m-%d %H:%M:%S %Z}.")

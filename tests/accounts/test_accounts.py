@@ -118,3 +118,24 @@ def test_team_admin_cannot_make_superusers(alice: User, bob: User) -> None:
     page = client.get(f"/admin/auth/user/{bob.pk}/change/").content.decode()
     assert 'name="is_superuser"' not in page and 'name="groups"' in page
     assert client.get("/admin/authtoken/tokenproxy/").status_code == 403
+
+
+def test_team_admin_cannot_grant_permissions_or_take_over_a_superuser(alice: User) -> None:
+    root = User.objects.create_superuser("root", "root@example.org", "Root-pass-12345")
+    admin_group = Group.objects.get(name=ADMIN)
+    client = Client()
+    client.force_login(alice)
+    assert client.get(f"/admin/auth/group/{admin_group.pk}/change/").status_code == 200  # may look
+    resp = client.post(
+        f"/admin/auth/group/{admin_group.pk}/change/", {"name": ADMIN, "permissions": []}
+    )
+    assert resp.status_code == 403
+    assert admin_group.permissions.exists()
+    resp = client.post(
+        f"/admin/auth/user/{root.pk}/password/",
+        {"password1": "Hijacked-pass-9876", "password2": "Hijacked-pass-9876"},
+    )
+    assert resp.status_code == 403
+    root.refresh_from_db()
+    assert not root.check_password("Hijacked-pass-9876")
+    assert client.post(f"/admin/auth/user/{root.pk}/delete/", {"post": "yes"}).status_code == 403

@@ -153,3 +153,57 @@ def test_resume_of_must_be_a_number(bob: User, transfer: Transfer) -> None:
     resp = client.post(f"/transfers/{transfer.pk}/run/", {"resume_of": "abc"})
     assert resp.status_code == 302
     assert not Run.objects.exists()
+
+
+def test_api_mapping_rows_reset_the_watermark_only_when_they_change(
+    alice: User, transfer: Transfer
+) -> None:
+    client = api_as(alice)
+    same = [{"source_data_element": "fbfJHSPpUQD", "target_data_element": "cYeuwXTCPkU"}]
+    with_watermark(transfer)
+    client.patch(f"/api/v1/transfers/{transfer.pk}/", {"mappings": same}, format="json")
+    transfer.refresh_from_db()
+    assert transfer.watermark == MARK
+    more = [*same, {"source_data_element": "s46m5MS0hxu", "target_data_element": "x3Do5e7g4Qo"}]
+    client.patch(f"/api/v1/transfers/{transfer.pk}/", {"mappings": more}, format="json")
+    transfer.refresh_from_db()
+    assert transfer.watermark is None
+    assert transfer.mappings.count() == 2
+
+
+def test_switching_to_uid_with_code_rows_is_400(alice: User, transfer: Transfer) -> None:
+    Transfer.objects.filter(pk=transfer.pk).update(id_scheme="CODE")
+    transfer.mappings.update(source_data_element="DE_ANC4_LONG_CODE")
+    resp = api_as(alice).patch(
+        f"/api/v1/transfers/{transfer.pk}/", {"id_scheme": "UID"}, format="json"
+    )
+    assert resp.status_code == 400
+    assert "mappings" in resp.json()
+
+
+def test_pointing_the_profile_elsewhere_resets_its_transfers_watermarks(
+    transfer: Transfer, source_instance
+) -> None:
+    from connections.models import Instance
+
+    with_watermark(transfer)
+    other = Instance(name="Other", base_url="https://other.example.org", username="a")
+    other.set_password("b")
+    other.save()
+    profile = transfer.profile
+    profile.destination = other
+    profile.save()
+    transfer.refresh_from_db()
+    assert transfer.watermark is None
+
+
+def test_a_resumed_full_run_stays_full(
+    transfer: Transfer, django_capture_on_commit_callbacks
+) -> None:
+    failed = Run.objects.create(
+        kind="transfer", trigger="web", status="failed", target=transfer.target,
+        params={"transfer_id": transfer.pk, "dry_run": False, "full": True},
+    )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=False):
+        resumed = start_transfer(transfer, user=None, trigger="web", resume_of=failed)
+    assert resumed.params["full"] is True

@@ -82,6 +82,9 @@ class RunContext:
         self._progress = max(0, min(100, int(percent)))
         now = time.monotonic()
         if not force and now - self._last_write < PROGRESS_WRITE_INTERVAL:
+            # Writes are coalesced, but a cancel request is honoured at every report (one
+            # primary-key lookup).
+            self.check_cancelled()
             return
         self._last_write = self._last_beat = now
         fields: dict[str, Any] = {

@@ -39,13 +39,24 @@ __all__ = ["Run"]
 
 @contextmanager
 def _failures(run: Run) -> Iterator[None]:
+    """Turn DHIS2 failures into `TransferFailed` with the partial result; any other stop
+    (a cancellation or abort raised by the observer) keeps its type and carries the partial
+    result as `partial_result`, so the caller can still record what was stored."""
     try:
         yield
     except (FetchFailed, ImportAborted, Dhis2Error) as exc:
         run.all_accepted = False
         result = run.result()
-        run.observer.log("error", str(exc))
+        try:
+            run.observer.log("error", str(exc))
+        except Exception as stop:  # cancelled while reporting: keep the figures all the same
+            stop.partial_result = result  # type: ignore[attr-defined]
+            raise
         raise TransferFailed(f"{exc} {result.message}", result) from exc
+    except Exception as exc:
+        run.all_accepted = False
+        exc.partial_result = run.result()  # type: ignore[attr-defined]
+        raise
     finally:
         run.relay.drain()
 

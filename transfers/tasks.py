@@ -177,6 +177,11 @@ def run_transfer(ctx: RunContext) -> str:
             if exc.result is not None:
                 _keep(ctx, exc.result)
             raise
+        except Exception as exc:  # e.g. cancelled: record what the destination already stored
+            partial = getattr(exc, "partial_result", None)
+            if partial is not None:
+                _keep(ctx, partial)
+            raise
     _keep(ctx, result)
     blocking = [p for p in result.preflight if p.severity != "warning"]
     conflicts = result.stats.get("conflicts", 0)

@@ -320,3 +320,33 @@ def test_async_import_polls_the_dhis2_task_and_lands_everything(
         if v["orgUnit"] in south and v["period"] in periods
     ]
     assert identities(pair.destination.data_values(data_set=IDSR)) == identities(expected)
+
+
+def test_a_cancelled_run_keeps_the_figures_of_what_was_stored(
+    pair: Pair, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    periods = sorted({v["period"] for v in pair.source.data_values(data_set=IDSR)})
+    transfer = Transfer.objects.create(
+        name="IDSR",
+        profile=pair.profile,
+        data_set=IDSR,
+        periods=periods,
+        org_units=[SOUTH],
+        chunk_size=15,
+    )
+    original = transfer_tasks.RunObserver.chunk_accepted
+    seen = []
+
+    def cancel_after_two(self, key, summary) -> None:
+        original(self, key, summary)
+        seen.append(key)
+        if len(seen) == 2:  # what a user's Cancel does while the run is importing
+            Run.objects.filter(pk=self.ctx.run_id).update(cancel_requested=True)
+
+    monkeypatch.setattr(transfer_tasks.RunObserver, "chunk_accepted", cancel_after_two)
+    cancelled = run(transfer, django_capture_on_commit_callbacks)
+    assert cancelled.status == Run.Status.CANCELLED
+    stored = len(pair.destination.data_values(data_set=IDSR))
+    assert stored >= 30
+    assert cancelled.stats["imported"] == stored
+    assert cancelled.stats["chunks"] >= 2

@@ -172,30 +172,49 @@ def in_south(sim: Simulator) -> set[str]:
     return {o["id"] for o in sim.metadata("organisationUnits") if SOUTH in o["path"]}
 
 
-def test_a_run_killed_midway_resumes_without_resending_accepted_chunks(
-    pair: Pair, django_capture_on_commit_callbacks, monkeypatch
-) -> None:
+def idsr_periods(pair: Pair, last: int = 0) -> list[str]:
     periods = sorted({v["period"] for v in pair.source.data_values(data_set=IDSR)})
-    transfer = Transfer.objects.create(
+    return periods[-last:] if last else periods
+
+
+def idsr_transfer(pair: Pair, periods: list[str], **fields) -> Transfer:
+    """The weekly IDSR data set of the Southern Region: nothing in it is missing on the
+    destination, so a run without faults ends `succeeded`."""
+    return Transfer.objects.create(
         name="IDSR",
         profile=pair.profile,
         data_set=IDSR,
         periods=periods,
         org_units=[SOUTH],
-        chunk_size=15,
+        **fields,
     )
-    original = transfer_tasks.RunObserver.chunk_accepted
-    accepted = []
 
-    def dies_after_three(self, key, summary) -> None:
+
+def after_each_accepted_chunk(monkeypatch, then) -> None:
+    """Call `then(observer, count)` right after each checkpoint, as a worker would live it."""
+    original = transfer_tasks.RunObserver.chunk_accepted
+    count = [0]
+
+    def wrapped(self, key, summary) -> None:
         original(self, key, summary)
-        accepted.append(key)
-        if len(accepted) == 3:
+        count[0] += 1
+        then(self, count[0])
+
+    monkeypatch.setattr(transfer_tasks.RunObserver, "chunk_accepted", wrapped)
+
+
+def test_a_run_killed_midway_resumes_without_resending_accepted_chunks(
+    pair: Pair, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    transfer = idsr_transfer(pair, idsr_periods(pair), chunk_size=15)
+
+    def dies_after_three(observer, count: int) -> None:
+        if count == 3:
             raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(transfer_tasks.RunObserver, "chunk_accepted", dies_after_three)
-    killed = run(transfer, django_capture_on_commit_callbacks)
-    monkeypatch.setattr(transfer_tasks.RunObserver, "chunk_accepted", original)
+    with monkeypatch.context() as patch:
+        after_each_accepted_chunk(patch, dies_after_three)
+        killed = run(transfer, django_capture_on_commit_callbacks)
     assert killed.status == Run.Status.FAILED
     assert ChunkCheckpoint.objects.filter(run=killed).count() == 3
     posts_before = len(pair.destination.requests("POST", "dataValueSets"))
@@ -214,15 +233,8 @@ def test_a_run_killed_midway_resumes_without_resending_accepted_chunks(
 def test_incremental_sends_only_what_changed_since_the_last_success(
     pair: Pair, django_capture_on_commit_callbacks
 ) -> None:
-    periods = sorted({v["period"] for v in pair.source.data_values(data_set=IDSR)})[-4:]
-    transfer = Transfer.objects.create(
-        name="IDSR",
-        profile=pair.profile,
-        data_set=IDSR,
-        periods=periods,
-        org_units=[SOUTH],
-        incremental=True,
-    )
+    periods = idsr_periods(pair, last=4)
+    transfer = idsr_transfer(pair, periods, incremental=True)
     first = run(transfer, django_capture_on_commit_callbacks)
     assert first.status == Run.Status.SUCCEEDED, first.error
     transfer.refresh_from_db()
@@ -270,11 +282,9 @@ def test_incremental_sends_only_what_changed_since_the_last_success(
 def test_locked_period_is_a_conflict_with_its_code_and_the_run_is_a_warning(
     pair: Pair, django_capture_on_commit_callbacks
 ) -> None:
-    periods = sorted({v["period"] for v in pair.source.data_values(data_set=IDSR)})[-2:]
+    periods = idsr_periods(pair, last=2)
     pair.destination.lock_period(IDSR, periods[0])
-    transfer = Transfer.objects.create(
-        name="IDSR", profile=pair.profile, data_set=IDSR, periods=periods, org_units=[SOUTH]
-    )
+    transfer = idsr_transfer(pair, periods)
     result = run(transfer, django_capture_on_commit_callbacks)
     assert result.status == Run.Status.WARNING
     conflicts = TransferConflict.objects.filter(run=result)
@@ -299,15 +309,8 @@ def test_unreachable_destination_fails_with_a_readable_message(
 def test_async_import_polls_the_dhis2_task_and_lands_everything(
     pair: Pair, django_capture_on_commit_callbacks
 ) -> None:
-    periods = sorted({v["period"] for v in pair.source.data_values(data_set=IDSR)})[-2:]
-    transfer = Transfer.objects.create(
-        name="IDSR async",
-        profile=pair.profile,
-        data_set=IDSR,
-        periods=periods,
-        org_units=[SOUTH],
-        async_import=Transfer.AsyncImport.ALWAYS,
-    )
+    periods = idsr_periods(pair, last=2)
+    transfer = idsr_transfer(pair, periods, async_import=Transfer.AsyncImport.ALWAYS)
     result = run(transfer, django_capture_on_commit_callbacks)
     assert result.status == Run.Status.SUCCEEDED, result.error
     posts = pair.destination.requests("POST", "dataValueSets")
@@ -325,25 +328,13 @@ def test_async_import_polls_the_dhis2_task_and_lands_everything(
 def test_a_cancelled_run_keeps_the_figures_of_what_was_stored(
     pair: Pair, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
-    periods = sorted({v["period"] for v in pair.source.data_values(data_set=IDSR)})
-    transfer = Transfer.objects.create(
-        name="IDSR",
-        profile=pair.profile,
-        data_set=IDSR,
-        periods=periods,
-        org_units=[SOUTH],
-        chunk_size=15,
-    )
-    original = transfer_tasks.RunObserver.chunk_accepted
-    seen = []
+    transfer = idsr_transfer(pair, idsr_periods(pair), chunk_size=15)
 
-    def cancel_after_two(self, key, summary) -> None:
-        original(self, key, summary)
-        seen.append(key)
-        if len(seen) == 2:  # what a user's Cancel does while the run is importing
-            Run.objects.filter(pk=self.ctx.run_id).update(cancel_requested=True)
+    def cancel_after_two(observer, count: int) -> None:
+        if count == 2:  # what a user's Cancel does while the run is importing
+            Run.objects.filter(pk=observer.ctx.run_id).update(cancel_requested=True)
 
-    monkeypatch.setattr(transfer_tasks.RunObserver, "chunk_accepted", cancel_after_two)
+    after_each_accepted_chunk(monkeypatch, cancel_after_two)
     cancelled = run(transfer, django_capture_on_commit_callbacks)
     assert cancelled.status == Run.Status.CANCELLED
     stored = len(pair.destination.data_values(data_set=IDSR))

@@ -350,8 +350,21 @@ class Client:
         attempts: int | None = None,
     ) -> Response:
         """POST JSON. 409 is returned, not raised: 2.38+ import endpoints report conflicts so."""
+        return self._send_json("POST", path, body, params, ok_statuses, retry_on, timeout, attempts)
+
+    def _send_json(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Mapping[str, Any] | None,
+        ok_statuses: Collection[int],
+        retry_on: Collection[int] | None,
+        timeout: float | None,
+        attempts: int | None,
+    ) -> Response:
         return self.request(
-            "POST",
+            method,
             path,
             params=params,
             json=body,
@@ -373,16 +386,7 @@ class Client:
         attempts: int | None = None,
     ) -> Response:
         """PUT JSON (same 409 handling as `post_json`)."""
-        return self.request(
-            "PUT",
-            path,
-            params=params,
-            json=body,
-            ok_statuses=ok_statuses,
-            retry_on=retry_on,
-            timeout=timeout,
-            attempts=attempts,
-        )
+        return self._send_json("PUT", path, body, params, ok_statuses, retry_on, timeout, attempts)
 
     def delete(
         self,

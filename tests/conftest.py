@@ -40,6 +40,24 @@ def charlie(db) -> User:
     return _user("charlie", None)
 
 
+# --- The role matrix: every endpoint is tried by these four, by name. ---------------------
+ANON, CHARLIE, BOB, ALICE = "anonymous", "charlie", "bob", "alice"
+READERS = {BOB, ALICE}  # may see (and launch)
+ADMINS = {ALICE}  # may change configuration
+
+
+@pytest.fixture
+def actors(alice: User, bob: User, charlie: User) -> dict[str, User | None]:
+    return {ANON: None, CHARLIE: charlie, BOB: bob, ALICE: alice}
+
+
+def expected_status(actor: str, allowed: set[str], ok: int) -> int:
+    """What the API answers `actor`: 401 without credentials, 403 without the permission."""
+    if actor == ANON:
+        return 401
+    return ok if actor in allowed else 403
+
+
 def api_as(user: User | None) -> APIClient:
     client = APIClient()
     if user is not None:

@@ -8,14 +8,7 @@ from django.contrib.auth.models import User
 
 from connections.models import ConnectionProfile, Instance
 from jobs.models import Run
-from tests.conftest import api_as
-
-ANON, CHARLIE, BOB, ALICE = "anonymous", "charlie", "bob", "alice"
-
-
-@pytest.fixture
-def actors(alice: User, bob: User, charlie: User) -> dict[str, User | None]:
-    return {ANON: None, CHARLIE: charlie, BOB: bob, ALICE: alice}
+from tests.conftest import ADMINS, ALICE, ANON, BOB, CHARLIE, READERS, api_as, expected_status
 
 
 @pytest.fixture
@@ -33,42 +26,32 @@ def new_instance_body(name: str = "District DHIS2") -> dict:
     }
 
 
-def _expected(actor: str, allowed: set[str], ok: int) -> int:
-    if actor == ANON:
-        return 401
-    return ok if actor in allowed else 403
-
-
-READERS = {BOB, ALICE}
-ADMINS = {ALICE}
-
-
 @pytest.mark.parametrize("actor", [ANON, CHARLIE, BOB, ALICE])
 class TestMatrix:
     def test_list_instances(self, actors, actor, source_instance) -> None:
         resp = api_as(actors[actor]).get("/api/v1/instances/")
-        assert resp.status_code == _expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
 
     def test_retrieve_instance(self, actors, actor, source_instance) -> None:
         resp = api_as(actors[actor]).get(f"/api/v1/instances/{source_instance.pk}/")
-        assert resp.status_code == _expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
 
     def test_create_instance(self, actors, actor) -> None:
         resp = api_as(actors[actor]).post("/api/v1/instances/", new_instance_body(), format="json")
-        assert resp.status_code == _expected(actor, ADMINS, 201)
+        assert resp.status_code == expected_status(actor, ADMINS, 201)
         assert Instance.objects.filter(name="District DHIS2").exists() == (actor == ALICE)
 
     def test_update_instance(self, actors, actor, source_instance) -> None:
         resp = api_as(actors[actor]).patch(
             f"/api/v1/instances/{source_instance.pk}/", {"timeout_seconds": 90}, format="json"
         )
-        assert resp.status_code == _expected(actor, ADMINS, 200)
+        assert resp.status_code == expected_status(actor, ADMINS, 200)
         source_instance.refresh_from_db()
         assert (source_instance.timeout_seconds == 90) == (actor == ALICE)
 
     def test_delete_instance(self, actors, actor, source_instance) -> None:
         resp = api_as(actors[actor]).delete(f"/api/v1/instances/{source_instance.pk}/")
-        assert resp.status_code == _expected(actor, ADMINS, 204)
+        assert resp.status_code == expected_status(actor, ADMINS, 204)
 
     @respx.mock
     def test_test_instance(self, actors, actor, source_instance) -> None:
@@ -77,7 +60,7 @@ class TestMatrix:
         )
         respx.get("https://source.example.org/dhis/api/me").respond(200, json={"username": "admin"})
         resp = api_as(actors[actor]).post(f"/api/v1/instances/{source_instance.pk}/test/")
-        assert resp.status_code == _expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
         if resp.status_code == 200:
             assert resp.json() == {
                 "ok": True,
@@ -87,38 +70,38 @@ class TestMatrix:
 
     def test_list_profiles(self, actors, actor, profile) -> None:
         resp = api_as(actors[actor]).get("/api/v1/profiles/")
-        assert resp.status_code == _expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
 
     def test_create_profile(self, actors, actor, source_instance, destination_instance) -> None:
         body = {"name": "P", "source": source_instance.pk, "destination": destination_instance.pk}
         resp = api_as(actors[actor]).post("/api/v1/profiles/", body, format="json")
-        assert resp.status_code == _expected(actor, ADMINS, 201)
+        assert resp.status_code == expected_status(actor, ADMINS, 201)
 
     def test_update_profile(self, actors, actor, profile) -> None:
         resp = api_as(actors[actor]).patch(
             f"/api/v1/profiles/{profile.pk}/", {"description": "nightly"}, format="json"
         )
-        assert resp.status_code == _expected(actor, ADMINS, 200)
+        assert resp.status_code == expected_status(actor, ADMINS, 200)
 
     def test_delete_profile(self, actors, actor, profile) -> None:
         resp = api_as(actors[actor]).delete(f"/api/v1/profiles/{profile.pk}/")
-        assert resp.status_code == _expected(actor, ADMINS, 204)
+        assert resp.status_code == expected_status(actor, ADMINS, 204)
 
     def test_list_runs(self, actors, actor, run) -> None:
         resp = api_as(actors[actor]).get("/api/v1/runs/")
-        assert resp.status_code == _expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
 
     def test_retrieve_run(self, actors, actor, run) -> None:
         resp = api_as(actors[actor]).get(f"/api/v1/runs/{run.pk}/")
-        assert resp.status_code == _expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
 
     def test_run_log(self, actors, actor, run) -> None:
         resp = api_as(actors[actor]).get(f"/api/v1/runs/{run.pk}/log/")
-        assert resp.status_code == _expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
 
     def test_cancel_run(self, actors, actor, run) -> None:
         resp = api_as(actors[actor]).post(f"/api/v1/runs/{run.pk}/cancel/")
-        assert resp.status_code == _expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
         run.refresh_from_db()
         assert run.cancel_requested == (actor in READERS)
 

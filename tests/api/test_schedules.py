@@ -9,10 +9,9 @@ from django_q.models import Schedule as QSchedule
 from connections.models import Instance
 from jobs.models import Run, Schedule
 from jobs.schedules import RUNNER
-from tests.conftest import api_as
+from tests.conftest import ADMINS, ALICE, ANON, BOB, CHARLIE, READERS, api_as, expected_status
 from tests.jobs.test_schedules import install_scripted_transfers, make_nightly
 
-ANON, CHARLIE, BOB, ALICE = "anonymous", "charlie", "bob", "alice"
 CONTRACT_FIELDS = {
     "id", "name", "job_type", "job_id", "cron", "timezone", "enabled", "status",
     "consecutive_failures", "max_consecutive_failures", "notify_emails", "next_run", "last_run",
@@ -29,11 +28,6 @@ def nightly(alice: User, source_instance: Instance) -> Schedule:
     return make_nightly(alice, source_instance)
 
 
-@pytest.fixture
-def actors(alice: User, bob: User, charlie: User) -> dict[str, User | None]:
-    return {ANON: None, CHARLIE: charlie, BOB: bob, ALICE: alice}
-
-
 def body(instance: Instance, **changes) -> dict:
     return {
         "name": "Weekly HMIS",
@@ -45,66 +39,56 @@ def body(instance: Instance, **changes) -> dict:
     }
 
 
-def expected(actor: str, allowed: set[str], ok: int) -> int:
-    if actor == ANON:
-        return 401
-    return ok if actor in allowed else 403
-
-
-READERS = {BOB, ALICE}
-ADMINS = {ALICE}
-
-
 @pytest.mark.parametrize("actor", [ANON, CHARLIE, BOB, ALICE])
 class TestMatrix:
     def test_list(self, actors, actor, nightly) -> None:
         resp = api_as(actors[actor]).get("/api/v1/schedules/")
-        assert resp.status_code == expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
 
     def test_retrieve(self, actors, actor, nightly) -> None:
         resp = api_as(actors[actor]).get(f"/api/v1/schedules/{nightly.pk}/")
-        assert resp.status_code == expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
 
     def test_preview(self, actors, actor) -> None:
         resp = api_as(actors[actor]).get("/api/v1/schedules/preview/", {"cron": "0 2 * * *"})
-        assert resp.status_code == expected(actor, READERS, 200)
+        assert resp.status_code == expected_status(actor, READERS, 200)
 
     def test_create(self, actors, actor, source_instance) -> None:
         resp = api_as(actors[actor]).post(
             "/api/v1/schedules/", body(source_instance), format="json"
         )
-        assert resp.status_code == expected(actor, ADMINS, 201)
+        assert resp.status_code == expected_status(actor, ADMINS, 201)
         assert Schedule.objects.filter(name="Weekly HMIS").exists() == (actor == ALICE)
 
     def test_change(self, actors, actor, nightly) -> None:
         resp = api_as(actors[actor]).patch(
             f"/api/v1/schedules/{nightly.pk}/", {"cron": "0 4 * * *"}, format="json"
         )
-        assert resp.status_code == expected(actor, ADMINS, 200)
+        assert resp.status_code == expected_status(actor, ADMINS, 200)
         nightly.refresh_from_db()
         assert (nightly.cron == "0 4 * * *") == (actor == ALICE)
 
     def test_delete(self, actors, actor, nightly) -> None:
         resp = api_as(actors[actor]).delete(f"/api/v1/schedules/{nightly.pk}/")
-        assert resp.status_code == expected(actor, ADMINS, 204)
+        assert resp.status_code == expected_status(actor, ADMINS, 204)
         assert Schedule.objects.exists() == (actor != ALICE)
 
     def test_pause(self, actors, actor, nightly) -> None:
         resp = api_as(actors[actor]).post(f"/api/v1/schedules/{nightly.pk}/pause/")
-        assert resp.status_code == expected(actor, ADMINS, 200)
+        assert resp.status_code == expected_status(actor, ADMINS, 200)
 
     def test_resume(self, actors, actor, nightly) -> None:
         Schedule.objects.filter(pk=nightly.pk).update(
             status=Schedule.Status.PAUSED_BY_FAILURES, consecutive_failures=3
         )
         resp = api_as(actors[actor]).post(f"/api/v1/schedules/{nightly.pk}/resume/")
-        assert resp.status_code == expected(actor, ADMINS, 200)
+        assert resp.status_code == expected_status(actor, ADMINS, 200)
         nightly.refresh_from_db()
         assert (nightly.status == Schedule.Status.ACTIVE) == (actor == ALICE)
 
     def test_run_now(self, actors, actor, nightly) -> None:
         resp = api_as(actors[actor]).post(f"/api/v1/schedules/{nightly.pk}/run/")
-        assert resp.status_code == expected(actor, READERS, 202)
+        assert resp.status_code == expected_status(actor, READERS, 202)
         assert Run.objects.exists() == (actor in READERS)
 
 

@@ -12,6 +12,10 @@ Tracker jobs: `GET /api/tracker/jobs/<id>` (same notification list), then
 
 Notifications and summaries live in the server's memory: they are lost on restart and must be
 read as the user who started the job.
+
+Polling waits `poll_interval` seconds between requests, multiplied by `backoff` after each wait up
+to `max_poll_interval` (default: no growth), never sleeping past the deadline; `on_poll` is
+called once per status/report request so callers can count them (`jobs_polled`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ __all__ = ["completed_notification", "wait_for_job", "wait_for_task", "wait_for_
 logger = logging.getLogger("dhis2.async_jobs")
 
 ProgressCallback = Callable[[dict[str, Any]], None]
+PollCallback = Callable[[], None]
 
 
 def completed_notification(notifications: Any) -> dict[str, Any] | None:
@@ -56,6 +61,9 @@ class _Deadline:
         self.what = what
         self.url = url
 
+    def remaining(self) -> float:
+        return max(0.0, self.end - self.clock())
+
     def check(self, stage: str) -> None:
         if self.clock() >= self.end:
             raise Dhis2Timeout(
@@ -67,15 +75,54 @@ class _Deadline:
             )
 
 
+class _Pacer:
+    """Waits between polls: a growing interval (`backoff` ≥ 1, capped), never past the deadline,
+    and counts every poll for `on_poll`. With the defaults it waits `poll_interval` each time."""
+
+    def __init__(
+        self,
+        poll_interval: float,
+        sleep: Callable[[float], None],
+        deadline: _Deadline,
+        *,
+        backoff: float = 1.0,
+        max_poll_interval: float | None = None,
+        on_poll: PollCallback | None = None,
+    ) -> None:
+        self.interval = poll_interval
+        self.sleep_fn = sleep
+        self.deadline = deadline
+        self.backoff = max(1.0, backoff)
+        self.max_interval = max_poll_interval if max_poll_interval is not None else poll_interval
+        self.on_poll = on_poll
+
+    def polled(self) -> None:
+        if self.on_poll is not None:
+            self.on_poll()
+
+    def sleep(self) -> None:
+        wait = self.interval
+        if self.backoff > 1.0:
+            wait = min(wait, max(self.deadline.remaining(), 0.0)) or wait
+            self.interval = min(self.interval * self.backoff, max(self.max_interval, 0.0))
+        self.sleep_fn(wait)
+
+
 def _poll_notifications(
     client: Client,
     path: str,
     deadline: _Deadline,
-    poll_interval: float,
+    poll_interval: float | _Pacer,
     sleep: Callable[[float], None],
     on_progress: ProgressCallback | None,
 ) -> dict[str, Any]:
+    pacer = (
+        poll_interval
+        if isinstance(poll_interval, _Pacer)
+        else _Pacer(poll_interval, sleep, deadline)
+    )
     while True:
+        pacer.polled()
         notifications = client.get_json(path)
         if notifications is None:
             notifications = []
@@ -87,7 +134,7 @@ def _poll_notifications(
         if done is not None:
             return done
         deadline.check("finish")
-        sleep(poll_interval)
+        pacer.sleep()
 
 
 def _failed(what: str, note: dict[str, Any], url: str, summary: Any) -> JobFailed:
@@ -148,19 +195,33 @@ def wait_for_tracker_job(
     on_progress: ProgressCallback | None = None,
     report_mode: str = "ERRORS",
     clock: Callable[[], float] = time.monotonic,
+    backoff: float = 1.0,
+    max_poll_interval: float | None = None,
+    on_poll: PollCallback | None = None,
 ) -> dict[str, Any]:
     """Wait for a tracker import job and return its ImportReport body.
 
-    `reportMode=ERRORS` keeps the report small (only failing objects are listed).
+    `reportMode=ERRORS` keeps the report small (only failing objects are listed). A 404 on the
+    report means "not written yet" (2.40: `JobConfiguration with id … could not be found`, 2.42:
+    `Summary for job … does not exist`) and is polled again until the deadline.
     """
     what = f"{TRACKER_JOB_TYPE} {job_id}"
     jobs_path = f"tracker/jobs/{job_id}"
     report_path = f"tracker/jobs/{job_id}/report"
     deadline = _Deadline(timeout, clock, what, client.api_url(jobs_path))
+    pacer = _Pacer(
+        poll_interval,
+        sleep,
+        deadline,
+        backoff=backoff,
+        max_poll_interval=max_poll_interval,
+        on_poll=on_poll,
+    )
 
-    done = _poll_notifications(client, jobs_path, deadline, poll_interval, sleep, on_progress)
+    done = _poll_notifications(client, jobs_path, deadline, pacer, sleep, on_progress)
     failed = str(done.get("level", "")).upper() == "ERROR"
     while True:
+        pacer.polled()
         response = client.request(
             "GET", report_path, params={"reportMode": report_mode}, ok_statuses=(404,)
         )
@@ -171,7 +232,7 @@ def wait_for_tracker_job(
         if failed:
             raise _failed(what, done, client.api_url(jobs_path), None)
         deadline.check("deliver its report")
-        sleep(poll_interval)
+        pacer.sleep()
 
 
 def wait_for_job(client: Client, job: JobReference, **kwargs: Any) -> Any:

@@ -1,0 +1,169 @@
+"""Saved event transfers and what their runs left behind.
+
+An `EventTransfer` is configuration; each run of it is a `jobs.Run`. Batches the destination
+accepted are checkpointed per run (`EventBatchCheckpoint`) so a failed or cancelled run can be
+resumed, and the events DHIS2 refused are kept per run (`EventTransferError`) with DHIS2's code.
+Mappings are one JSON object per transfer, `{"program": {src: dst}, "program_stage": {...},
+"data_element": {...}, "org_unit": {...}, "attribute_option_combo": {...}}` (the shape
+`tracker.transform.EventMappings.from_dict` reads): event transfers map a handful of UIDs, and
+one object keeps the whole configuration in one row as the API exposes it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from connections.models import ConnectionProfile
+from dhis2.uids import is_valid_uid
+from jobs.models import Run
+
+STRIPPABLE_FIELDS = ("notes", "assigned_user", "coordinates")
+MAPPING_KINDS = ("program", "program_stage", "data_element", "org_unit", "attribute_option_combo")
+
+
+def _check_uid(value: Any, what: str) -> None:
+    if not isinstance(value, str) or not is_valid_uid(value):
+        raise ValidationError(
+            f"{what} '{value}' is not a DHIS2 UID: 11 letters or digits, starting with a letter."
+        )
+
+
+def validate_uid_list(value: Any) -> None:
+    if not isinstance(value, list):
+        raise ValidationError("Give a list of org unit UIDs.")
+    for item in value:
+        _check_uid(item, "Org unit")
+
+
+def validate_mappings(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ValidationError("Mappings must be an object of kind → {source UID: target UID}.")
+    unknown = sorted(set(value) - set(MAPPING_KINDS))
+    if unknown:
+        raise ValidationError(
+            f"Unknown mapping kind(s) {', '.join(unknown)}; use {', '.join(MAPPING_KINDS)}."
+        )
+    for kind, pairs in value.items():
+        if not isinstance(pairs, dict):
+            raise ValidationError(f"Mapping '{kind}' must be an object of source → target UIDs.")
+        for source, target in pairs.items():
+            _check_uid(source, f"Source {kind}")
+            _check_uid(target, f"Target {kind}")
+
+
+def validate_strip_fields(value: Any) -> None:
+    if not isinstance(value, list) or any(v not in STRIPPABLE_FIELDS for v in value):
+        raise ValidationError(f"Choose fields to strip among {', '.join(STRIPPABLE_FIELDS)}.")
+
+
+class EventTransfer(models.Model):
+    """Events of one event program (optionally one stage) from a profile's source to its
+    destination."""
+
+    class OuMode(models.TextChoices):
+        SELECTED = "SELECTED", "selected org units only"
+        CHILDREN = "CHILDREN", "selected and their children"
+        DESCENDANTS = "DESCENDANTS", "selected and all below"
+        ACCESSIBLE = "ACCESSIBLE", "everything the user can access"
+
+    name = models.CharField(max_length=100, unique=True)
+    profile = models.ForeignKey(
+        ConnectionProfile, on_delete=models.PROTECT, related_name="event_transfers"
+    )
+    program = models.CharField(max_length=11)
+    program_stage = models.CharField(max_length=11, blank=True)
+    org_units = models.JSONField(default=list, blank=True, validators=[validate_uid_list])
+    ou_mode = models.CharField(max_length=11, choices=OuMode.choices, default=OuMode.DESCENDANTS)
+    start_date = models.DateField(null=True, blank=True, help_text="Event date from (inclusive).")
+    end_date = models.DateField(null=True, blank=True, help_text="Event date to (inclusive).")
+    incremental = models.BooleanField(
+        default=False, help_text="Send only events updated since the last run without errors."
+    )
+    mappings = models.JSONField(default=dict, blank=True, validators=[validate_mappings])
+    use_profile_mappings = models.BooleanField(
+        default=True, help_text="Apply the profile's mappings under this transfer's own."
+    )
+    strip_fields = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_strip_fields],
+        help_text="Fields not sent: notes, assigned_user, coordinates.",
+    )
+    watermark = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Source time (UTC) at the start of the last incremental run without errors.",
+    )
+    last_run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    #: Changing any of these changes which events a run covers: the watermark is reset.
+    SCOPE_FIELDS = (
+        "profile_id", "program", "program_stage", "org_units", "ou_mode", "start_date",
+        "end_date", "mappings", "use_profile_mappings", "strip_fields",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def target(self) -> str:
+        return f"event_transfer:{self.pk}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        if not is_valid_uid(self.program or ""):
+            errors["program"] = "Give the program's UID."
+        if self.program_stage and not is_valid_uid(self.program_stage):
+            errors["program_stage"] = "Give the program stage's UID, or leave it empty."
+        if self.ou_mode != self.OuMode.ACCESSIBLE and not self.org_units:
+            errors["org_units"] = "Choose at least one org unit (or the ACCESSIBLE mode)."
+        if self.start_date and self.end_date and self.start_date > self.end_date:
+            errors["end_date"] = "The end date is before the start date."
+        if errors:
+            raise ValidationError(errors)
+
+
+class EventBatchCheckpoint(models.Model):
+    """A batch the destination accepted during a run; a resumed run skips these keys."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="event_checkpoints")
+    key = models.CharField(max_length=64)
+    events = models.PositiveIntegerField(default=0)
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "key"], name="event_checkpoint_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.events} events)"
+
+
+class EventTransferError(models.Model):
+    """One event DHIS2 refused (or a batch-level problem), with DHIS2's error code."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="event_errors")
+    event = models.CharField(max_length=50, blank=True)
+    org_unit = models.CharField(max_length=50, blank=True)
+    error_code = models.CharField(max_length=20, blank=True)
+    message = models.TextField()
+    object = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["run", "error_code"], name="event_error_run_code_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.error_code or 'error'} {self.event}: {self.message[:60]}"

@@ -1,0 +1,259 @@
+"""Writing batches of events to the destination, through whichever API its version has.
+
+New tracker (`TrackerWriter`, 2.39+): `POST /api/tracker?async=true` with `{"events": [...]}`,
+`importStrategy=CREATE_AND_UPDATE` (a rerun updates, never duplicates), `atomicMode=OBJECT` (one
+bad event does not block the others), `importMode=VALIDATE` for a dry run. The answer is
+"Tracker job added" with a job id: the job is polled (`dhis2.async_jobs.wait_for_tracker_job`,
+bounded, with backoff, 404 on the report = not ready yet) and its ImportReport read. A server
+that answers the POST with the report itself (`async=false` behaviour, 409 on ERROR) is read the
+same way.
+
+Legacy (`LegacyWriter`, 2.36-2.38): `POST /api/events` with `{"events": [...]}`,
+`importStrategy=CREATE_AND_UPDATE`, `dryRun=true` for a dry run; synchronous, the ImportSummaries
+come back bare with 200 (≤2.37) or wrapped in a WebMessage with 200/409 (2.38+).
+
+Transient failures (network, 502/503/504, 429) are retried by `dhis2.Client`; other 4xx are
+raised at once as `BatchFailed`, and so is a job that failed or never finished.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from dhis2.async_jobs import wait_for_tracker_job
+from dhis2.errors import Dhis2Error, JobFailed, UnexpectedResponse
+from dhis2.imports import (
+    LegacyEventImportSummaries,
+    TrackerImportReport,
+    is_job_reference,
+    parse_job_reference,
+    parse_legacy_event_summaries,
+    parse_tracker_import_report,
+)
+
+from .read import LEGACY, TRACKER, events_api_for
+
+if TYPE_CHECKING:
+    from dhis2.client import Client
+
+__all__ = [
+    "BatchFailed",
+    "BatchResult",
+    "EventError",
+    "LegacyWriter",
+    "Polling",
+    "TrackerWriter",
+    "writer_for",
+]
+
+
+@dataclass
+class EventError:
+    """One problem DHIS2 reported, for one event when it named one (`code` like `E1011`)."""
+
+    event: str | None
+    code: str | None
+    message: str
+    object: str | None = None
+    org_unit: str | None = None
+
+
+@dataclass
+class BatchResult:
+    """What the destination did with one batch."""
+
+    sent: int
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    ignored: int = 0
+    errors: list[EventError] = field(default_factory=list)
+    jobs_polled: int = 0
+    status: str = "OK"
+
+    @property
+    def accepted(self) -> bool:
+        """Every event of the batch was stored (or would be, in a dry run: VALIDATE reports
+        nothing created, so only the absence of errors counts)."""
+        return not self.errors
+
+    @property
+    def failed_events(self) -> list[str]:
+        return list(dict.fromkeys(e.event for e in self.errors if e.event))
+
+
+class BatchFailed(Exception):
+    """The destination did not take the batch at all (refused request, failed/lost job)."""
+
+    def __init__(self, message: str, *, jobs_polled: int = 0) -> None:
+        super().__init__(message)
+        self.jobs_polled = jobs_polled
+
+
+@dataclass(frozen=True)
+class Polling:
+    """How long and how often to wait for a tracker import job."""
+
+    interval: float = 1.0
+    backoff: float = 1.5
+    max_interval: float = 15.0
+    timeout: float = 1800.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+def _from_tracker_report(report: TrackerImportReport, sent: int, polled: int) -> BatchResult:
+    errors = [
+        EventError(event=e.uid, code=e.error_code, message=e.message)
+        for e in report.errors
+        if e.tracker_type in (None, "EVENT")
+    ]
+    return BatchResult(
+        sent=sent,
+        created=report.stats.get("created", 0),
+        updated=report.stats.get("updated", 0),
+        deleted=report.stats.get("deleted", 0),
+        ignored=report.stats.get("ignored", 0),
+        errors=errors,
+        jobs_polled=polled,
+        status=report.status,
+    )
+
+
+class TrackerWriter:
+    """`POST /api/tracker` (async job, polled to completion)."""
+
+    api = TRACKER
+
+    def __init__(self, client: Client, *, polling: Polling | None = None) -> None:
+        self.client = client
+        self.polling = polling or Polling()
+
+    def send(self, events: list[dict[str, Any]], *, dry_run: bool = False) -> BatchResult:
+        params = {
+            "async": True,
+            "importStrategy": "CREATE_AND_UPDATE",
+            "atomicMode": "OBJECT",
+            "importMode": "VALIDATE" if dry_run else "COMMIT",
+            "reportMode": "ERRORS",
+        }
+        try:
+            response = self.client.post_json(
+                "tracker", {"events": events}, params=params, ok_statuses=(409,)
+            )
+        except Dhis2Error as exc:
+            message = f"The destination refused the batch of {len(events)} events: {exc}"
+            raise BatchFailed(message) from exc
+        body = response.body
+        if not is_job_reference(body):
+            return self._report(body, len(events), 0)
+        job = parse_job_reference(body)
+        polls = 0
+
+        def count() -> None:
+            nonlocal polls
+            polls += 1
+
+        p = self.polling
+        try:
+            report_body = wait_for_tracker_job(
+                self.client,
+                job.id,
+                poll_interval=p.interval,
+                backoff=p.backoff,
+                max_poll_interval=p.max_interval,
+                timeout=p.timeout,
+                sleep=p.sleep,
+                clock=p.clock,
+                on_poll=count,
+            )
+        except JobFailed as exc:
+            if isinstance(exc.summary, dict):
+                try:
+                    return self._report(exc.summary, len(events), polls)
+                except BatchFailed:
+                    pass
+            raise BatchFailed(str(exc), jobs_polled=polls) from exc
+        except Dhis2Error as exc:  # timeout, lost job, refused poll
+            raise BatchFailed(str(exc), jobs_polled=polls) from exc
+        return self._report(report_body, len(events), polls)
+
+    @staticmethod
+    def _report(body: Any, sent: int, polled: int) -> BatchResult:
+        try:
+            report = parse_tracker_import_report(body)
+        except UnexpectedResponse as exc:
+            message = f"The destination's answer to the batch was not readable: {exc}"
+            raise BatchFailed(message) from exc
+        return _from_tracker_report(report, sent, polled)
+
+
+def _from_legacy(summaries: LegacyEventImportSummaries, sent: int) -> BatchResult:
+    errors: list[EventError] = []
+    for s in summaries.summaries:
+        if s.status not in ("ERROR", "WARNING") and not s.conflicts:
+            continue
+        if s.description:
+            errors.append(EventError(event=s.reference, code=None, message=s.description))
+        for c in s.conflicts:
+            errors.append(
+                EventError(event=s.reference, code=c.error_code, message=c.value, object=c.object)
+            )
+        if not s.description and not s.conflicts:
+            errors.append(
+                EventError(event=s.reference, code=None, message=f"Import status {s.status}")
+            )
+    if not summaries.summaries and summaries.status == "ERROR":
+        errors.append(
+            EventError(event=None, code=None, message=summaries.description or "Import failed")
+        )
+    # Counted from the per-event summaries when there are some: DHIS2 adds them up the same
+    # way (`ImportSummaries#addImportSummary`), and hand-made answers may have stale totals.
+    each = summaries.summaries
+    return BatchResult(
+        sent=sent,
+        created=sum(x.imported for x in each) if each else summaries.imported,
+        updated=sum(x.updated for x in each) if each else summaries.updated,
+        deleted=sum(x.deleted for x in each) if each else summaries.deleted,
+        ignored=sum(x.ignored for x in each) if each else summaries.ignored,
+        errors=errors,
+        status=summaries.status,
+    )
+
+
+class LegacyWriter:
+    """`POST /api/events` (synchronous ImportSummaries)."""
+
+    api = LEGACY
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def send(self, events: list[dict[str, Any]], *, dry_run: bool = False) -> BatchResult:
+        params = {"importStrategy": "CREATE_AND_UPDATE", "dryRun": dry_run}
+        try:
+            response = self.client.post_json(
+                "events", {"events": events}, params=params, ok_statuses=(409,)
+            )
+        except Dhis2Error as exc:
+            message = f"The destination refused the batch of {len(events)} events: {exc}"
+            raise BatchFailed(message) from exc
+        try:
+            summaries = parse_legacy_event_summaries(response.body)
+        except UnexpectedResponse as exc:
+            message = f"The destination's answer to the batch was not readable: {exc}"
+            raise BatchFailed(message) from exc
+        return _from_legacy(summaries, len(events))
+
+
+def writer_for(
+    client: Client, *, api: str | None = None, polling: Polling | None = None
+) -> TrackerWriter | LegacyWriter:
+    """The writer for the destination's version (or the API asked for)."""
+    api = api or events_api_for(client.version)
+    if api == TRACKER:
+        return TrackerWriter(client, polling=polling)
+    return LegacyWriter(client)

@@ -23,7 +23,8 @@ Q_CLUSTER = {**Q_CLUSTER, "sync": os.environ.get("Q_SYNC", "1") == "1", "poll": 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
         "TEST_SQLITE_PATH",
-        str(BASE_DIR / ".local" / "test-db.sqlite3"),  # noqa: F405
+        # One file per test process, so two test runs in one checkout never share a database.
+        str(BASE_DIR / ".local" / f"test-db-{os.getpid()}.sqlite3"),  # noqa: F405
     )
 DHIS2_BACKOFF_BASE = 0.0
 DHIS2_BACKOFF_MAX = 0.0

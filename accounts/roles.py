@@ -7,6 +7,7 @@ this table: change it here and `sync_roles()` (run after every migrate) updates 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q
 
 ADMIN = "Admin"
@@ -42,9 +43,9 @@ def _codenames(dotted: tuple[str, ...]) -> Q:
     return query
 
 
-def role_permissions(role: str) -> list[Permission]:
+def role_permissions(role: str, *, using: str = DEFAULT_DB_ALIAS) -> list[Permission]:
     """Return the permissions a role grants, from the tables above."""
-    perms = Permission.objects.select_related("content_type")
+    perms = Permission.objects.using(using).select_related("content_type")
     if role == ADMIN:
         full = Q(content_type__app_label__in=PROJECT_APPS)
         view = Q(content_type__app_label__in=ADMIN_VIEW_ONLY_APPS, codename__startswith="view_")
@@ -55,8 +56,12 @@ def role_permissions(role: str) -> list[Permission]:
     raise ValueError(f"Unknown role {role!r}; the roles are {', '.join(ROLES)}.")
 
 
-def sync_roles() -> None:
-    """Create or update the role groups so they hold exactly the permissions above (idempotent)."""
+def sync_roles(*, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create or update the role groups so they hold exactly the permissions above (idempotent).
+
+    Run after every `migrate` (see `apps.py`), so a permission added by a later migration
+    reaches the groups too; `create_user` and `ensure_admin` also call it.
+    """
     for role in ROLES:
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.set(role_permissions(role))
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        group.permissions.set(role_permissions(role, using=using))

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
-from accounts.roles import ADMIN, OPERATOR, sync_roles
+from accounts.roles import ADMIN, OPERATOR
 from connections.models import ConnectionProfile, Instance
 
 PASSWORD = "correct-horse-battery-staple"
@@ -18,7 +18,7 @@ DEST_TOKEN = "d2pat_destinationtokenABCDEFGHIJKLMNOP1234567890"
 
 
 def _user(username: str, role: str | None) -> User:
-    sync_roles()
+    # The groups come from `migrate` (and the post_migrate of every flush), as in production.
     user = User.objects.create_user(username, f"{username}@example.org", PASSWORD, is_staff=True)
     if role:
         user.groups.add(Group.objects.get(name=role))

@@ -6,11 +6,12 @@ import pytest
 from django.contrib.auth.models import User
 from django_q.models import Schedule as QSchedule
 
-from connections.models import Instance
 from jobs.models import Run, Schedule
 from jobs.schedules import RUNNER
 from tests.conftest import ADMINS, ALICE, ANON, BOB, CHARLIE, READERS, api_as, expected_status
-from tests.jobs.test_schedules import install_scripted_transfers, make_nightly
+from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
+from tests.jobs.test_schedules import make_nightly
+from transfers.models import Transfer
 
 CONTRACT_FIELDS = {
     "id", "name", "job_type", "job_id", "cron", "timezone", "enabled", "status",
@@ -18,21 +19,22 @@ CONTRACT_FIELDS = {
 }  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def scripted_transfers(monkeypatch: pytest.MonkeyPatch) -> None:
-    install_scripted_transfers(monkeypatch)
+@pytest.fixture
+def transfer(dhis2: Dhis2) -> Transfer:
+    """The real transfer a schedule runs; its DHIS2 servers are simulated in process."""
+    return dhis2.transfer
 
 
 @pytest.fixture
-def nightly(alice: User, source_instance: Instance) -> Schedule:
-    return make_nightly(alice, source_instance)
+def nightly(alice: User, transfer: Transfer) -> Schedule:
+    return make_nightly(alice, transfer)
 
 
-def body(instance: Instance, **changes) -> dict:
+def body(transfer: Transfer, **changes) -> dict:
     return {
         "name": "Weekly HMIS",
         "job_type": "transfer",
-        "job_id": instance.pk,
+        "job_id": transfer.pk,
         "cron": "0 3 * * 1",
         "timezone": "Africa/Nairobi",
         **changes,
@@ -53,10 +55,8 @@ class TestMatrix:
         resp = api_as(actors[actor]).get("/api/v1/schedules/preview/", {"cron": "0 2 * * *"})
         assert resp.status_code == expected_status(actor, READERS, 200)
 
-    def test_create(self, actors, actor, source_instance) -> None:
-        resp = api_as(actors[actor]).post(
-            "/api/v1/schedules/", body(source_instance), format="json"
-        )
+    def test_create(self, actors, actor, transfer) -> None:
+        resp = api_as(actors[actor]).post("/api/v1/schedules/", body(transfer), format="json")
         assert resp.status_code == expected_status(actor, ADMINS, 201)
         assert Schedule.objects.filter(name="Weekly HMIS").exists() == (actor == ALICE)
 
@@ -96,28 +96,28 @@ class TestMatrix:
 
 
 def test_create_returns_the_contract_fields_and_arms_django_q(
-    alice: User, source_instance: Instance
+    alice: User, transfer: Transfer
 ) -> None:
     resp = api_as(alice).post(
         "/api/v1/schedules/",
-        body(source_instance, notify_emails="ops@example.org, me@example.org"),
+        body(transfer, notify_emails="ops@example.org, me@example.org"),
         format="json",
     )
     assert resp.status_code == 201, resp.json()
     data = resp.json()
     assert set(data) >= CONTRACT_FIELDS
-    assert data["job_type"] == "transfer" and data["job_id"] == source_instance.pk
+    assert data["job_type"] == "transfer" and data["job_id"] == transfer.pk
     assert data["status"] == "active" and data["enabled"] is True
     assert data["consecutive_failures"] == 0 and data["max_consecutive_failures"] == 3
     assert data["notify_emails"] == ["ops@example.org", "me@example.org"]
-    assert data["description"] == "every Monday at 03:00"
+    assert data["description"] == "at 03:00, only on Monday"
     assert data["next_run"] and data["last_run"] is None
     assert QSchedule.objects.filter(func=RUNNER, args=repr(data["id"]), repeats=1).exists()
 
 
-def test_timezone_defaults_to_the_setting(alice: User, source_instance: Instance, settings) -> None:
+def test_timezone_defaults_to_the_setting(alice: User, transfer: Transfer, settings) -> None:
     settings.TIME_ZONE = "Africa/Kampala"
-    data = body(source_instance)
+    data = body(transfer)
     del data["timezone"]
     resp = api_as(alice).post("/api/v1/schedules/", data, format="json")
     assert resp.status_code == 201 and resp.json()["timezone"] == "Africa/Kampala"
@@ -146,9 +146,9 @@ def test_notify_emails_accepts_a_list(alice: User, nightly: Schedule) -> None:
     ],
 )
 def test_invalid_schedule_is_400_with_a_field_error(
-    alice: User, source_instance: Instance, changes: dict, field: str, message: str
+    alice: User, transfer: Transfer, changes: dict, field: str, message: str
 ) -> None:
-    resp = api_as(alice).post("/api/v1/schedules/", body(source_instance, **changes), format="json")
+    resp = api_as(alice).post("/api/v1/schedules/", body(transfer, **changes), format="json")
     assert resp.status_code == 400
     errors = resp.json()
     assert field in errors, errors
@@ -156,9 +156,9 @@ def test_invalid_schedule_is_400_with_a_field_error(
     assert not Schedule.objects.exists()
 
 
-def test_cron_error_shows_the_accepted_form(alice: User, source_instance: Instance) -> None:
+def test_cron_error_shows_the_accepted_form(alice: User, transfer: Transfer) -> None:
     resp = api_as(alice).post(
-        "/api/v1/schedules/", body(source_instance, cron="*/5 * * * * *"), format="json"
+        "/api/v1/schedules/", body(transfer, cron="*/5 * * * * *"), format="json"
     )
     assert "minute hour day-of-month month day-of-week" in resp.json()["cron"][0]
 
@@ -198,7 +198,7 @@ def test_preview_returns_description_and_next_runs_in_the_zone(bob: User) -> Non
     assert resp.status_code == 200
     data = resp.json()
     assert data["cron"] == "30 2 * * *"
-    assert data["description"] == "every day at 02:30"
+    assert data["description"] == "at 02:30"
     assert data["timezone"] == "Europe/Berlin"
     assert len(data["next_runs"]) == 5
     assert all(t[11:16] in ("02:30", "03:00") for t in data["next_runs"])
@@ -237,14 +237,14 @@ def test_resume_clears_the_counter(alice: User, nightly: Schedule) -> None:
 
 
 def test_run_now_returns_the_run_and_409_while_it_is_active(
-    bob: User, nightly: Schedule, source_instance: Instance
+    bob: User, nightly: Schedule, transfer: Transfer
 ) -> None:
     client = api_as(bob)
     resp = client.post(f"/api/v1/schedules/{nightly.pk}/run/")
     assert resp.status_code == 202
     run = resp.json()
     assert run["trigger"] == "api" and run["schedule"] == nightly.pk
-    assert run["target"] == f"transfer:{source_instance.pk}" and run["started_by"] == "bob"
+    assert run["target"] == f"transfer:{transfer.pk}" and run["started_by"] == "bob"
     again = client.post(f"/api/v1/schedules/{nightly.pk}/run/")
     assert again.status_code == 409 and again.json()["active_run"] == run["id"]
     nightly.refresh_from_db()
@@ -255,8 +255,8 @@ def test_run_now_returns_the_run_and_409_while_it_is_active(
     assert client.get(f"/api/v1/runs/?schedule={nightly.pk}").json()["count"] == 1
 
 
-def test_run_now_of_a_deleted_job_is_409(alice: User, nightly: Schedule, source_instance) -> None:
-    source_instance.delete()
+def test_run_now_of_a_deleted_job_is_409(alice: User, nightly: Schedule, transfer) -> None:
+    transfer.delete()
     resp = api_as(alice).post(f"/api/v1/schedules/{nightly.pk}/run/")
     assert resp.status_code == 409 and "no longer exists" in resp.json()["detail"]
 

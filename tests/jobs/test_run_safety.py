@@ -1,51 +1,51 @@
-"""Runs that cannot be claimed twice, cannot outlive the stall check, and refuse bad params."""
+"""Runs that cannot be claimed twice, cannot outlive the stall check, and refuse bad params.
+
+The real `connection_check` kind runs; only DHIS2 is simulated (`tests.jobs.handlers`).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import httpx
 import pytest
 from django.utils import timezone
 
 from jobs import services
 from jobs.context import RunAborted, RunContext
-from jobs.kinds import KINDS, JobKind
 from jobs.models import Run
 from jobs.signals import run_finished
 from jobs.tasks import execute_run
-
-
-@pytest.fixture(autouse=True)
-def kinds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(KINDS, "test_ok", JobKind("test_ok", "ok", "tests.jobs.handlers.ok"))
-    monkeypatch.setitem(
-        KINDS, "test_reaped", JobKind("test_reaped", "reaped", "tests.jobs.test_run_safety.reaped")
-    )
-
-
-def reaped(ctx: RunContext) -> None:
-    """A handler whose run the stall check fails while it is still working."""
-    Run.objects.filter(pk=ctx.run_id).update(
-        status=Run.Status.FAILED, error="worker stopped responding"
-    )
-    ctx.progress(50, "still going", force=True)
-    raise AssertionError("progress() should have stopped the handler")
+from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
 
 
 def test_params_must_be_an_object(db) -> None:
     with pytest.raises(ValueError, match="JSON object"):
-        services.launch("test_ok", [1, 2], user=None, trigger="cli")  # type: ignore[arg-type]
+        services.launch("connection_check", [1, 2], user=None, trigger="cli")  # type: ignore[arg-type]
     assert not Run.objects.exists()
 
 
-def test_a_run_with_unusable_params_fails_instead_of_hanging(db) -> None:
-    run = Run.objects.create(kind="test_ok", trigger="cli", params=[1, 2])
+def test_a_run_with_unusable_params_fails_instead_of_hanging(dhis2: Dhis2) -> None:
+    run = Run.objects.create(kind="connection_check", trigger="cli", params=[1, 2])
     assert execute_run(run.pk) == Run.Status.FAILED
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED and run.error and run.finished_at
+    assert dhis2.router.calls.call_count == 0
 
 
 def test_a_reaped_run_stops_and_its_outcome_is_announced_once(
-    db, django_capture_on_commit_callbacks
+    dhis2: Dhis2, settings, django_capture_on_commit_callbacks
 ) -> None:
+    settings.RUN_STALL_SECONDS = 60
+
+    def stall_check_runs(request: httpx.Request) -> None:
+        """The housekeeping reaper runs while the worker waits for DHIS2 (as if it had been
+        silent for too long): it fails the run."""
+        if request.url.path.endswith("/api/me"):
+            later = timezone.now() + timedelta(seconds=120)
+            assert services.fail_stalled_runs(now=later) == 1
+
+    dhis2.hooks.append(stall_check_runs)
     announced = []
 
     def receiver(sender, run, **kwargs) -> None:
@@ -54,19 +54,25 @@ def test_a_reaped_run_stops_and_its_outcome_is_announced_once(
     run_finished.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            run = services.launch("test_reaped", {}, user=None, trigger="cli")
+            run = services.launch(
+                "connection_check",
+                {"instance_ids": [dhis2.source_instance.pk, dhis2.destination_instance.pk]},
+                user=None,
+                trigger="cli",
+            )
     finally:
         run_finished.disconnect(receiver)
     run.refresh_from_db()
     assert run.status == Run.Status.FAILED
-    assert run.error == "worker stopped responding"
+    assert "worker stopped responding" in run.error
     assert run.progress == 0  # nothing was written after the reaper
-    assert announced == []  # the reaper announces its own verdict; the worker adds nothing
+    assert run.stats == {}  # the worker stopped at its next progress report
+    assert announced == [Run.Status.FAILED]  # the reaper's verdict only; the worker adds none
 
 
 def test_heartbeat_of_a_run_no_longer_running_raises(db) -> None:
     run = Run.objects.create(
-        kind="test_ok", trigger="cli", status="running", started_at=timezone.now()
+        kind="connection_check", trigger="cli", status="running", started_at=timezone.now()
     )
     ctx = RunContext(run)
     Run.objects.filter(pk=run.pk).update(status=Run.Status.FAILED)
@@ -75,16 +81,17 @@ def test_heartbeat_of_a_run_no_longer_running_raises(db) -> None:
 
 
 def test_one_active_run_per_target_even_without_the_check(db) -> None:
-    first = services.launch(
-        "test_ok", {}, user=None, trigger="web", target="transfer:1", enqueue=False
-    )
-    with pytest.raises(services.TargetBusy) as busy:
-        services.launch(
-            "test_ok", {}, user=None, trigger="schedule", target="transfer:1", enqueue=False
+    def start(trigger: str, target: str) -> Run:
+        return services.launch(
+            "transfer", {}, user=None, trigger=trigger, target=target, enqueue=False
         )
+
+    first = start("web", "transfer:1")
+    with pytest.raises(services.TargetBusy) as busy:
+        start("schedule", "transfer:1")
     assert busy.value.run == first
     # Finished runs do not count, and other targets are free.
     Run.objects.filter(pk=first.pk).update(status=Run.Status.SUCCEEDED)
-    services.launch("test_ok", {}, user=None, trigger="web", target="transfer:1", enqueue=False)
-    services.launch("test_ok", {}, user=None, trigger="web", target="transfer:2", enqueue=False)
+    start("web", "transfer:1")
+    start("web", "transfer:2")
     assert Run.objects.filter(target="transfer:1").count() == 2

@@ -1,8 +1,9 @@
 """Schedules: arming django-q2, the runner (overlap guard), failure counting, auto-pause,
 resume, run now, notifications and the repair command.
 
-The "transfer" job type is replaced by a scripted job on a connection instance, so each test
-decides how runs end (django-q2 runs in sync mode: a launched run executes on commit).
+Schedules run the real "transfer" job against two in-process DHIS2 simulators
+(`tests.jobs.handlers`); a test decides how a run ends through what the destination answers
+(django-q2 runs in sync mode: a launched run executes on commit).
 """
 
 from __future__ import annotations
@@ -18,52 +19,20 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule as QSchedule
 
-from connections.models import Instance
 from jobs import schedules
-from jobs.context import RunContext
-from jobs.kinds import KINDS, JobKind
 from jobs.models import Run, RunLogEntry, Schedule
-from jobs.schedules import RUNNER, JobType, run_schedule
+from jobs.schedules import RUNNER, run_schedule
 from jobs.services import request_cancel
-
-#: How the next scripted run ends: "succeeded", "warning" or "failed".
-OUTCOME = {"next": "succeeded"}
-
-
-def scripted(ctx: RunContext) -> str:
-    ctx.info(f"transfer {ctx.params['transfer_id']}")
-    ctx.incr(values=12)
-    if OUTCOME["next"] == "failed":
-        raise RuntimeError("The destination answered 503 Service Unavailable.")
-    return OUTCOME["next"]
+from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
+from transfers.models import Transfer
 
 
-def install_scripted_transfers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the "transfer" job type run `scripted` on a connection instance."""
-    OUTCOME["next"] = "succeeded"
-    monkeypatch.setitem(
-        KINDS, "test_scripted", JobKind("test_scripted", "Scripted", f"{__name__}.scripted")
-    )
-    monkeypatch.setitem(
-        schedules.JOB_TYPES,
-        "transfer",
-        JobType(
-            key="transfer",
-            kind="test_scripted",
-            model="connections.Instance",
-            label="Transfer",
-            params=lambda obj: {"transfer_id": obj.pk},
-            title=lambda obj: f"Transfer {obj}",
-        ),
-    )
-
-
-def make_nightly(user: User | None, instance: Instance) -> Schedule:
+def make_nightly(user: User | None, transfer: Transfer) -> Schedule:
     return schedules.save_schedule(
         Schedule(
             name="Nightly HMIS",
             job_type="transfer",
-            job_id=instance.pk,
+            job_id=transfer.pk,
             cron="0 2 * * *",
             timezone="Europe/Berlin",
             notify_emails="ops@example.org",
@@ -84,14 +53,14 @@ def make_fire(capture) -> Callable[[Schedule], str]:
     return _fire
 
 
-@pytest.fixture(autouse=True)
-def scripted_transfers(monkeypatch: pytest.MonkeyPatch) -> None:
-    install_scripted_transfers(monkeypatch)
+@pytest.fixture
+def transfer(dhis2: Dhis2) -> Transfer:
+    return dhis2.transfer
 
 
 @pytest.fixture
-def nightly(alice: User, source_instance: Instance) -> Schedule:
-    return make_nightly(alice, source_instance)
+def nightly(alice: User, transfer: Transfer) -> Schedule:
+    return make_nightly(alice, transfer)
 
 
 @pytest.fixture
@@ -158,16 +127,17 @@ def test_deleting_removes_the_django_q_schedule_and_keeps_the_runs(nightly: Sche
 
 
 def test_due_schedule_launches_a_normal_run_with_trigger_schedule(
-    nightly: Schedule, source_instance: Instance, fire
+    nightly: Schedule, transfer: Transfer, fire
 ) -> None:
     before = nightly.next_run
     assert fire(nightly) == "launched"
     run = Run.objects.get()
     assert run.trigger == Run.Trigger.SCHEDULE and run.started_by is None
     assert run.schedule == nightly and nightly.last_run == run
-    assert run.target == f"transfer:{source_instance.pk}"
-    assert run.params == {"transfer_id": source_instance.pk}
-    assert run.title == f"Transfer {source_instance}"
+    assert run.target == f"transfer:{transfer.pk}"
+    assert run.params == {"transfer_id": transfer.pk, "dry_run": False}
+    assert run.title == "Transfer: Monthly RCH"
+    assert run.stats["imported"] > 0  # the data reached the destination
     assert run.status == Run.Status.SUCCEEDED
     assert any('Schedule "Nightly HMIS": due at cron' in e.message for e in run.log_entries.all())
     q = q_of(nightly)
@@ -192,10 +162,10 @@ def test_django_q_scheduler_fires_the_runner_and_it_rearms(
 
 
 def test_overlap_is_skipped_and_recorded_with_the_reason(
-    nightly: Schedule, source_instance: Instance, fire
+    nightly: Schedule, transfer: Transfer, fire
 ) -> None:
     busy = Run.objects.create(
-        kind="transfer", trigger="web", status="running", target=f"transfer:{source_instance.pk}"
+        kind="transfer", trigger="web", status="running", target=f"transfer:{transfer.pk}"
     )
     assert fire(nightly) == "skipped"
     skipped = Run.objects.exclude(pk=busy.pk).get()
@@ -208,8 +178,10 @@ def test_overlap_is_skipped_and_recorded_with_the_reason(
     assert q_of(nightly).repeats == 1  # still armed for the next time
 
 
-def test_failures_count_then_pause_once_with_a_notice(nightly: Schedule, fire) -> None:
-    OUTCOME["next"] = "failed"
+def test_failures_count_then_pause_once_with_a_notice(
+    nightly: Schedule, fire, dhis2: Dhis2
+) -> None:
+    dhis2.will_end("failed")
     fire(nightly)
     assert nightly.consecutive_failures == 1 and nightly.status == Schedule.Status.ACTIVE
     assert [m.subject for m in mail.outbox] == [
@@ -227,29 +199,31 @@ def test_failures_count_then_pause_once_with_a_notice(nightly: Schedule, fire) -
     assert Run.objects.count() == 3 and len(mail.outbox) == 3
 
 
-def test_success_and_warning_reset_the_counter_without_mail(nightly: Schedule, fire) -> None:
-    OUTCOME["next"] = "failed"
+def test_success_and_warning_reset_the_counter_without_mail(
+    nightly: Schedule, fire, dhis2: Dhis2
+) -> None:
+    dhis2.will_end("failed")
     fire(nightly)
     fire(nightly)
-    OUTCOME["next"] = "warning"
+    dhis2.will_end("warning")
     fire(nightly)
     assert nightly.consecutive_failures == 0 and nightly.status == Schedule.Status.ACTIVE
-    OUTCOME["next"] = "succeeded"
+    dhis2.will_end("succeeded")
     fire(nightly)
     assert nightly.consecutive_failures == 0
     assert len(mail.outbox) == 2  # the two failures only
 
 
-def test_success_notice_when_asked(nightly: Schedule, fire) -> None:
+def test_success_notice_when_asked(nightly: Schedule, fire, dhis2: Dhis2) -> None:
     Schedule.objects.filter(pk=nightly.pk).update(notify_on_success=True)
     fire(nightly)
-    OUTCOME["next"] = "warning"
+    dhis2.will_end("warning")
     fire(nightly)
     subjects = [m.subject for m in mail.outbox]
     assert subjects[0].endswith("succeeded") and subjects[1].endswith("finished with warnings")
 
 
-def test_a_run_cancelled_by_a_user_does_not_count(nightly: Schedule, source_instance) -> None:
+def test_a_run_cancelled_by_a_user_does_not_count(nightly: Schedule) -> None:
     Schedule.objects.filter(pk=nightly.pk).update(consecutive_failures=2)
     run = schedules.run_now(nightly, user=None, trigger=Run.Trigger.WEB)  # queued, not executed
     request_cancel(run)
@@ -257,9 +231,9 @@ def test_a_run_cancelled_by_a_user_does_not_count(nightly: Schedule, source_inst
     assert nightly.consecutive_failures == 2 and mail.outbox == []
 
 
-def test_resume_clears_the_counter_and_rearms(nightly: Schedule, fire) -> None:
+def test_resume_clears_the_counter_and_rearms(nightly: Schedule, fire, dhis2: Dhis2) -> None:
     Schedule.objects.filter(pk=nightly.pk).update(max_consecutive_failures=1)
-    OUTCOME["next"] = "failed"
+    dhis2.will_end("failed")
     fire(nightly)
     assert nightly.status == Schedule.Status.PAUSED_BY_FAILURES
     schedules.resume(nightly)
@@ -273,10 +247,8 @@ def test_pause_disables_and_removes_the_django_q_schedule(nightly: Schedule) -> 
     assert q_of(nightly) is None and nightly.next_run is None
 
 
-def test_deleted_job_fails_the_run_and_counts(
-    nightly: Schedule, source_instance: Instance, fire
-) -> None:
-    source_instance.delete()
+def test_deleted_job_fails_the_run_and_counts(nightly: Schedule, transfer: Transfer, fire) -> None:
+    transfer.delete()
     assert fire(nightly) == "job_missing"
     run = Run.objects.get()
     assert run.status == Run.Status.FAILED and run.schedule == nightly
@@ -323,60 +295,63 @@ def test_run_now_works_while_paused(nightly: Schedule) -> None:
 
 
 def test_pause_notice_names_schedule_run_status_error_and_links(
-    nightly: Schedule, fire, settings
+    nightly: Schedule, fire, settings, dhis2: Dhis2
 ) -> None:
     settings.SITE_URL = "https://sync.example.org/"
     Schedule.objects.filter(pk=nightly.pk).update(max_consecutive_failures=1)
-    OUTCOME["next"] = "failed"
+    dhis2.will_end("failed")
     fire(nightly)
     (message,) = mail.outbox
     run = nightly.last_run
     assert message.to == ["ops@example.org"]
     assert message.subject == '[dhis2sync] Schedule "Nightly HMIS" paused after 1 failures'
     body = message.body
-    assert "Schedule: Nightly HMIS (every day at 02:00" in body and "Europe/Berlin" in body
+    # The wording of the cron description is tested in test_schedules_cron.py.
+    assert "Schedule: Nightly HMIS (" in body and "02:00" in body and "Europe/Berlin" in body
     assert f"Run: #{run.pk}, failed (failed)" in body
-    assert "Error: The destination answered 503 Service Unavailable." in body
+    assert "Error: The destination did not accept data after" in body
     assert f"https://sync.example.org{reverse('run-detail', args=[run.pk])}" in body
     assert f"https://sync.example.org/schedules/{nightly.pk}/" in body
     assert "will not run again until an admin resumes it" in body
     assert run.log_entries.filter(message="E-mailed the paused notice to ops@example.org.").exists()
 
 
-def test_notice_links_to_the_run_page(nightly: Schedule, fire) -> None:
-    OUTCOME["next"] = "failed"
+def test_notice_links_to_the_run_page(nightly: Schedule, fire, dhis2: Dhis2) -> None:
+    dhis2.will_end("failed")
     fire(nightly)
     assert f"/runs/{nightly.last_run_id}/" in mail.outbox[0].body
 
 
 def test_notices_go_to_the_admins_when_the_schedule_has_no_addresses(
-    nightly: Schedule, fire, settings
+    nightly: Schedule, fire, settings, dhis2: Dhis2
 ) -> None:
     settings.ADMINS = [("Admin", "admin@example.org")]
     Schedule.objects.filter(pk=nightly.pk).update(notify_emails="")
-    OUTCOME["next"] = "failed"
+    dhis2.will_end("failed")
     fire(nightly)
     assert mail.outbox[0].to == ["admin@example.org"]
 
 
-def test_without_any_recipient_the_run_log_says_so(nightly: Schedule, fire, settings) -> None:
+def test_without_any_recipient_the_run_log_says_so(
+    nightly: Schedule, fire, settings, dhis2: Dhis2
+) -> None:
     settings.ADMINS = []
     Schedule.objects.filter(pk=nightly.pk).update(notify_emails="")
-    OUTCOME["next"] = "failed"
+    dhis2.will_end("failed")
     fire(nightly)
     assert mail.outbox == []
     assert nightly.last_run.log_entries.filter(message__startswith="No failed notice sent").exists()
 
 
 def test_a_mail_failure_is_logged_and_the_pause_still_happens(
-    nightly: Schedule, fire, monkeypatch
+    nightly: Schedule, fire, monkeypatch, dhis2: Dhis2
 ) -> None:
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("SMTP server at mail.example.org:587 refused the connection")
 
     monkeypatch.setattr(schedules, "send_mail", broken)
     Schedule.objects.filter(pk=nightly.pk).update(max_consecutive_failures=1)
-    OUTCOME["next"] = "failed"
+    dhis2.will_end("failed")
     fire(nightly)
     assert nightly.status == Schedule.Status.PAUSED_BY_FAILURES
     entry = RunLogEntry.objects.get(message__startswith="Could not e-mail")

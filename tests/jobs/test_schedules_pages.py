@@ -8,21 +8,23 @@ from django.core import mail
 from django.test import Client
 from django_q.models import Schedule as QSchedule
 
-from connections.models import Instance
 from jobs import schedules
 from jobs.models import Run, Schedule
 from jobs.schedules import RUNNER
-from tests.jobs.test_schedules import install_scripted_transfers, make_fire, make_nightly
-
-
-@pytest.fixture(autouse=True)
-def scripted_transfers(monkeypatch: pytest.MonkeyPatch) -> None:
-    install_scripted_transfers(monkeypatch)
+from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
+from tests.jobs.test_schedules import make_fire, make_nightly
+from transfers.models import Transfer
 
 
 @pytest.fixture
-def nightly(alice: User, source_instance: Instance) -> Schedule:
-    return make_nightly(alice, source_instance)
+def transfer(dhis2: Dhis2) -> Transfer:
+    """The real transfer a schedule runs; its DHIS2 servers are simulated in process."""
+    return dhis2.transfer
+
+
+@pytest.fixture
+def nightly(alice: User, transfer: Transfer) -> Schedule:
+    return make_nightly(alice, transfer)
 
 
 @pytest.fixture
@@ -37,10 +39,10 @@ def browser(user: User | None = None) -> Client:
     return client
 
 
-def form_data(instance: Instance, **changes: str) -> dict[str, str]:
+def form_data(transfer: Transfer, **changes: str) -> dict[str, str]:
     data = {
         "name": "Weekly HMIS",
-        "job": f"transfer:{instance.pk}",
+        "job": f"transfer:{transfer.pk}",
         "cron": "0 3 * * 1",
         "timezone": "Africa/Nairobi",
         "enabled": "on",
@@ -73,7 +75,7 @@ def test_list_shows_status_next_run_and_last_result(
 ) -> None:
     fire(nightly)
     page = browser(bob).get("/schedules/").content.decode()
-    assert "Nightly HMIS" in page and "Every day at 02:00" in page
+    assert "Nightly HMIS" in page and "At 02:00" in page
     assert 'class="badge status-succeeded">Active' in page
     assert (
         nightly.next_run.astimezone(schedules.ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%d %H:%M")
@@ -109,35 +111,35 @@ def test_run_now_while_running_points_to_the_active_run(bob: User, nightly: Sche
     assert Run.objects.count() == 1
 
 
-def test_admin_creates_a_schedule_from_the_form(alice: User, source_instance: Instance) -> None:
+def test_admin_creates_a_schedule_from_the_form(alice: User, transfer: Transfer) -> None:
     client = browser(alice)
     page = client.get("/schedules/new/").content.decode()
     assert 'data-preview-url="/api/v1/schedules/preview/"' in page
     for preset in ('data-cron="0 * * * *"', 'data-cron="0 2 * * *"', 'data-cron="0 2 * * 1"',
                    'data-cron="0 2 1 * *"'):  # fmt: skip
         assert preset in page
-    assert f'value="transfer:{source_instance.pk}"' in page and "Source HMIS" in page
+    assert f'value="transfer:{transfer.pk}"' in page and "Monthly RCH" in page
 
-    resp = client.post("/schedules/new/", form_data(source_instance))
+    resp = client.post("/schedules/new/", form_data(transfer))
     schedule = Schedule.objects.get(name="Weekly HMIS")
     assert resp.status_code == 302 and resp["Location"] == f"/schedules/{schedule.pk}/"
-    assert (schedule.job_type, schedule.job_id) == ("transfer", source_instance.pk)
+    assert (schedule.job_type, schedule.job_id) == ("transfer", transfer.pk)
     assert schedule.timezone == "Africa/Nairobi" and schedule.max_consecutive_failures == 2
     assert schedule.created_by == alice and schedule.status == Schedule.Status.ACTIVE
     assert QSchedule.objects.filter(func=RUNNER, args=repr(schedule.pk), repeats=1).exists()
     detail = client.get(resp["Location"]).content.decode()
-    assert "Every Monday at 03:00" in detail and "Next runs" in detail
+    assert "At 03:00, only on Monday" in detail and "Next runs" in detail
 
 
-def test_form_shows_a_clear_cron_error(alice: User, source_instance: Instance) -> None:
-    resp = browser(alice).post("/schedules/new/", form_data(source_instance, cron="0 0 3 * * 1"))
+def test_form_shows_a_clear_cron_error(alice: User, transfer: Transfer) -> None:
+    resp = browser(alice).post("/schedules/new/", form_data(transfer, cron="0 0 3 * * 1"))
     page = resp.content.decode()
     assert resp.status_code == 200 and not Schedule.objects.exists()
     assert "has 6 fields, not 5" in page and "minute hour day-of-month month day-of-week" in page
 
 
-def test_form_refuses_a_missing_job(alice: User, source_instance: Instance) -> None:
-    resp = browser(alice).post("/schedules/new/", form_data(source_instance, job="transfer:9999"))
+def test_form_refuses_a_missing_job(alice: User, transfer: Transfer) -> None:
+    resp = browser(alice).post("/schedules/new/", form_data(transfer, job="transfer:9999"))
     assert resp.status_code == 200 and not Schedule.objects.exists()
     assert "Select a valid choice. transfer:9999 is not one of the available choices." in (
         resp.content.decode()
@@ -148,7 +150,7 @@ def test_admin_edits_pauses_resumes_and_deletes(alice: User, nightly: Schedule) 
     client = browser(alice)
     edit = client.get(f"/schedules/{nightly.pk}/edit/").content.decode()
     assert 'value="0 2 * * *"' in edit
-    data = form_data(Instance.objects.get(), name="Nightly HMIS", cron="30 1 * * *")
+    data = form_data(Transfer.objects.get(), name="Nightly HMIS", cron="30 1 * * *")
     assert client.post(f"/schedules/{nightly.pk}/edit/", data).status_code == 302
     nightly.refresh_from_db()
     assert nightly.cron == "30 1 * * *" and nightly.next_run is not None
@@ -179,7 +181,7 @@ def test_admin_lists_with_filters_and_shows_history(alice: User, nightly: Schedu
     fire(nightly)
     client = browser(alice)
     page = client.get("/admin/jobs/schedule/?status=active&job_type=transfer").content.decode()
-    assert "Nightly HMIS" in page and "every day at 02:00" in page
+    assert "Nightly HMIS" in page and "at 02:00" in page
     assert "By job type" in page and "By status" in page
     assert "Pause selected schedules" in page and "Run selected schedules now" in page
     assert (
@@ -189,10 +191,10 @@ def test_admin_lists_with_filters_and_shows_history(alice: User, nightly: Schedu
     assert "Execution history" in change and f"#{nightly.last_run_id}" in change
 
 
-def test_admin_add_form_arms_the_schedule(alice: User, source_instance: Instance) -> None:
+def test_admin_add_form_arms_the_schedule(alice: User, transfer: Transfer) -> None:
     add = browser(alice).get("/admin/jobs/schedule/add/").content.decode()
     assert "What to run" in add and "Execution history" not in add
-    resp = browser(alice).post("/admin/jobs/schedule/add/", form_data(source_instance))
+    resp = browser(alice).post("/admin/jobs/schedule/add/", form_data(transfer))
     assert resp.status_code == 302, resp.content.decode()[:2000]
     schedule = Schedule.objects.get()
     assert schedule.q_schedule_id and schedule.next_run and schedule.created_by == alice
@@ -225,7 +227,7 @@ def test_operator_in_admin_can_only_view_and_run(bob: User, nightly: Schedule) -
     assert "Run selected schedules now" in page
     assert "Pause selected schedules" not in page and "Resume selected" not in page
     view = client.get(f"/admin/jobs/schedule/{nightly.pk}/change/")
-    assert view.status_code == 200 and "Transfer: Source HMIS" in view.content.decode()
+    assert view.status_code == 200 and "Transfer: Monthly RCH" in view.content.decode()
     client.post(
         "/admin/jobs/schedule/", {"action": "pause_schedules", "_selected_action": [nightly.pk]}
     )

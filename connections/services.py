@@ -7,12 +7,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from dhis2.auth import BasicAuth, TokenAuth
 from dhis2.client import Client, RetryEvent, RetryPolicy
 from dhis2.errors import Dhis2Error
+from jobs.models import Run, Schedule
+from jobs.registry import target_for
+from jobs.services import launch
 
 from .crypto import CredentialDecryptionError, decrypt
 from .models import Instance
@@ -103,3 +107,28 @@ def test_connection(instance: Instance) -> ConnectionTestResult:
         setattr(instance, name, value)
     logger.info("Connection test of instance %s: %s", instance.pk, "ok" if result.ok else "failed")
     return result
+
+
+def start_connection_check(
+    instance: Instance,
+    *,
+    user: AbstractBaseUser | None,
+    trigger: str,
+    schedule: Schedule | None = None,
+    enqueue: bool = True,
+) -> Run:
+    """Queue a check of one instance (the `connection_check` operation of `jobs.registry`).
+
+    Its target is the instance's, so a scheduled check and a check from the command line
+    never run at once for the same instance.
+    """
+    return launch(
+        "connection_check",
+        {"instance_ids": [instance.pk]},
+        user=user,
+        trigger=trigger,
+        title=f"Connection check: {instance}",
+        target=target_for("connection_check", instance.pk),
+        schedule=schedule,
+        enqueue=enqueue,
+    )

@@ -1,8 +1,7 @@
-"""The one explicit map of job kinds to their handlers.
+"""Job kinds by key, as the task runner and older callers look them up.
 
-A handler takes a `RunContext` and returns a `Run.Status` (succeeded or warning) or None
-(succeeded); raising ends the run as failed. Handlers are named by dotted path so that this module
-imports no app code and any app can be added with one line.
+This is a view of `jobs.registry.OPERATIONS`, which is the one place operations are declared:
+adding an operation there makes its kind known here.
 """
 
 from __future__ import annotations
@@ -12,8 +11,12 @@ from dataclasses import dataclass
 from importlib import import_module
 from typing import TYPE_CHECKING
 
+from .registry import OPERATIONS, get_operation, kind_choices
+
 if TYPE_CHECKING:
     from .context import RunContext
+
+__all__ = ["KINDS", "JobKind", "get_kind", "kind_choices"]
 
 
 @dataclass(frozen=True)
@@ -28,22 +31,10 @@ class JobKind:
 
 
 KINDS: dict[str, JobKind] = {
-    k.key: k
-    for k in (
-        JobKind("connection_check", "Connection check", "connections.tasks.check_connection"),
-        JobKind("transfer", "Aggregate data transfer", "transfers.tasks.run_transfer"),
-    )
+    op.key: JobKind(op.key, op.label, op.task) for op in OPERATIONS.values()
 }
 
 
 def get_kind(key: str) -> JobKind:
-    try:
-        return KINDS[key]
-    except KeyError:
-        raise ValueError(
-            f"Unknown job kind {key!r}; known kinds: {', '.join(sorted(KINDS))}."
-        ) from None
-
-
-def kind_choices() -> list[tuple[str, str]]:
-    return [(k.key, k.label) for k in KINDS.values()]
+    op = get_operation(key)
+    return KINDS[op.key]

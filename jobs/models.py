@@ -11,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.dispatch import receiver
 
+from .registry import target_for
 from .signals import run_finished
 
 
@@ -214,7 +215,7 @@ class Schedule(models.Model):
     @property
     def target(self) -> str:
         """The overlap key shared with every run of the same job, e.g. "transfer:5"."""
-        return f"{self.job_type}:{self.job_id}"
+        return target_for(self.job_type, self.job_id)
 
     @property
     def recipients(self) -> list[str]:

@@ -14,18 +14,42 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .enqueue import enqueue_run
-from .kinds import get_kind
 from .models import Run, RunLogEntry
+from .registry import get_operation
 from .signals import run_finished
 
 
-class TargetBusy(Exception):
-    """A run of the same job (same target) is already queued or running."""
+class Busy(Exception):
+    """A run of the same job (same target) is already queued or running.
 
-    def __init__(self, run: Run | None, target: str) -> None:
+    The one overlap error of every operation: `run` (also `active`) is the active run, and
+    `body()` is the 409 answer every API endpoint gives for it.
+    """
+
+    def __init__(self, run: Run | None, target: str = "") -> None:
         self.run = run
-        where = f" as run #{run.pk}" if run else ""
-        super().__init__(f"{target} is already being run{where}; runs of one job never overlap.")
+        self.target = target
+        if run is not None:
+            message = (
+                f"{run.title or target} is already {run.status} as run #{run.pk}; "
+                "wait for it to finish or cancel it (runs of one job never overlap)."
+            )
+        else:
+            message = f"{target} is already being run; runs of one job never overlap."
+        super().__init__(message)
+
+    @property
+    def active(self) -> Run | None:
+        return self.run
+
+    def body(self) -> dict[str, Any]:
+        """The 409 body: `run` and `active_run` both name the active run."""
+        pk = self.run.pk if self.run is not None else None
+        return {"detail": str(self), "run": pk, "active_run": pk}
+
+
+#: The name earlier code used; the same class.
+TargetBusy = Busy
 
 
 def launch(
@@ -36,19 +60,25 @@ def launch(
     trigger: str,
     title: str = "",
     target: str = "",
+    schedule: Any = None,
     enqueue: bool = True,
 ) -> Run:
     """Save a queued run and queue its task once the surrounding transaction commits.
 
     `params` must be JSON-serialisable ids and options, never secrets: they are stored on the run
-    and shown to every user who can see it. `enqueue=False` leaves the run for the caller to
-    execute in the foreground (the `run_job` command).
+    and shown to every user who can see it. `target` ("transfer:5", see
+    `jobs.registry.target_for`) is the overlap guard: while a run of the same target is queued
+    or running, `Busy` is raised and nothing is saved (a database constraint settles races).
+    `schedule` links the run to the schedule that started it, before its task is queued.
+    `enqueue=False` leaves the run for the caller to execute in the foreground (`run_job`).
     """
-    job_kind = get_kind(kind)
+    job_kind = get_operation(kind)
     if trigger not in Run.Trigger.values:
         raise ValueError(f"Unknown trigger {trigger!r}.")
     if params is not None and not isinstance(params, dict):
         raise ValueError("Run parameters must be a JSON object (names and values).")
+    if target and (active := active_run_for(target)) is not None:
+        raise Busy(active, target)
     try:
         with transaction.atomic():
             run = Run.objects.create(
@@ -58,10 +88,11 @@ def launch(
                 trigger=trigger,
                 started_by=user if user is not None and user.is_authenticated else None,
                 params=params or {},
+                schedule=schedule,
             )
     except IntegrityError:
         if target and (active := active_run_for(target)) is not None:
-            raise TargetBusy(active, target) from None
+            raise Busy(active, target) from None
         raise
     RunLogEntry.objects.create(
         run=run,

@@ -16,6 +16,7 @@ from django.dispatch import receiver
 
 from connections.models import ConnectionProfile
 from jobs.models import Run
+from jobs.registry import target_for
 
 
 def validate_uid(value: str) -> None:
@@ -184,7 +185,8 @@ class Transfer(models.Model):
 
     @property
     def target(self) -> str:
-        return f"transfer:{self.pk}"
+        """The overlap key of this transfer's runs (built in one place, `jobs.registry`)."""
+        return target_for("transfer", self.pk)
 
     def clean(self) -> None:
         from dhis2.periods import PeriodError, validate_relative

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 
-from jobs.models import Run
-from jobs.services import TargetBusy, active_run_for, launch
+from jobs.models import Run, Schedule
+from jobs.services import Busy, launch
 
 from .models import Transfer
 
 KIND = "transfer"
 
 
-class TransferBusy(Exception):
-    """A run of this transfer is already queued or running."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
-        super().__init__(
-            f"Transfer is already {run.status} as run #{run.pk}; "
-            "wait for it to finish or cancel it."
-        )
+#: The name earlier code used for the overlap error; it is the one `jobs.services.Busy`.
+TransferBusy = Busy
 
 
 class NotResumable(Exception):
@@ -33,41 +25,38 @@ def start_transfer(
     *,
     user: AbstractBaseUser | None,
     trigger: str,
+    schedule: Schedule | None = None,
+    enqueue: bool = True,
     dry_run: bool = False,
     full: bool = False,
     resume_of: Run | None = None,
 ) -> Run:
-    """Queue a run of `transfer` (refusing to overlap a run that is still active).
+    """Queue a run of `transfer`; raises `jobs.services.Busy` while one is queued or running.
 
-    `resume_of` continues a failed or cancelled run: chunks it checkpointed are not sent again,
-    and the periods it resolved are reused. `full` ignores an incremental transfer's watermark.
+    The start function of the `transfer` operation (`jobs.registry`): the admin, pages, API,
+    schedules, `manage.py transfer` and `manage.py run_job` all call it. `resume_of` continues
+    a failed or cancelled run: chunks it checkpointed are not sent again, and the periods it
+    resolved are reused. `full` ignores an incremental transfer's watermark.
     """
-    with transaction.atomic():
-        # Lock the transfer row so two clicks cannot both pass the overlap check.
-        Transfer.objects.select_for_update().filter(pk=transfer.pk).first()
-        busy = active_run_for(transfer.target)
-        if busy is not None:
-            raise TransferBusy(busy)
-        params: dict = {"transfer_id": transfer.pk, "dry_run": bool(dry_run)}
-        if full:
+    params: dict = {"transfer_id": transfer.pk, "dry_run": bool(dry_run)}
+    if full:
+        params["full"] = True
+    if resume_of is not None:
+        check_resumable(transfer, resume_of)
+        params["resume_of"] = resume_of.pk
+        if resume_of.params.get("full"):  # finish a full run as a full run
             params["full"] = True
-        if resume_of is not None:
-            check_resumable(transfer, resume_of)
-            params["resume_of"] = resume_of.pk
-            if resume_of.params.get("full"):  # finish a full run as a full run
-                params["full"] = True
-        label = "Dry run" if dry_run else ("Resume" if resume_of else "Transfer")
-        try:
-            return launch(
-                KIND,
-                params,
-                user=user,
-                trigger=trigger,
-                title=f"{label}: {transfer.name}",
-                target=transfer.target,
-            )
-        except TargetBusy as exc:  # lost a race with a schedule or another click
-            raise TransferBusy(exc.run) from None
+    label = "Dry run" if dry_run else ("Resume" if resume_of else "Transfer")
+    return launch(
+        KIND,
+        params,
+        user=user,
+        trigger=trigger,
+        title=f"{label}: {transfer.name}",
+        target=transfer.target,
+        schedule=schedule,
+        enqueue=enqueue,
+    )
 
 
 def check_resumable(transfer: Transfer, run: Run) -> None:

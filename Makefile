@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DEBUG ?= true
 
-.PHONY: install run demo worker web test test-postgres lint format migrations-check check clean
+.PHONY: install run demo worker web test test-dates test-postgres lint typecheck contracts format migrations-check check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,9 +35,32 @@ worker: install
 test: install  ## the test suite (SQLite unless DATABASE_URL says otherwise)
 	$(VENV)/bin/pytest -q
 
+# Wall-clock instants where calendars break: ISO week 53 just before midnight, New Year just after
+# midnight, the first of a month, the evening before a month ends. `now` is the real clock.
+TEST_DATES ?= now 2026-12-28T23:50:00 2027-01-01T00:30:00 2027-03-01 2027-07-31T22:10:00
+TEST_DATES_ARGS ?= -x -q -p no:randomly
+
+test-dates: install  ## the suite at each of TEST_DATES, every process's wall clock shifted there
+	@set -e; for when in $(TEST_DATES); do \
+		echo "== test suite at $$when"; \
+		if [ "$$when" = now ]; then \
+			$(VENV)/bin/pytest $(TEST_DATES_ARGS); \
+		else \
+			DHIS2SYNC_FAKE_NOW=$$when DHIS2SYNC_FAKE_OFFSET= \
+			PYTHONPATH=$(CURDIR)/tests/clockshift$${PYTHONPATH:+:$$PYTHONPATH} \
+			$(VENV)/bin/pytest $(TEST_DATES_ARGS); \
+		fi; \
+	done
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+typecheck: install  ## mypy (django-stubs) over the DHIS2 client and the transfer engine
+	$(VENV)/bin/mypy
+
+contracts: install  ## import-linter: dhis2 and the engine import no Django, no app imports simulator
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff format .
@@ -48,4 +71,4 @@ check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) .local/test-db.sqlite3*
+	rm -rf $(VENV) .local/test-db*.sqlite3*

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+import tenacity
 
 from . import paging
 from .auth import BasicAuth, TokenAuth, redact, redact_data
@@ -31,13 +32,24 @@ from .errors import (
     exception_chain,
 )
 from .filters import flt, flt_eq, flt_in, join_fields
-from .retry import DEFAULT_RETRY_STATUSES, RetryEvent, RetryPolicy, parse_retry_after
+from .retry import (
+    DEFAULT_RETRY_STATUSES,
+    Decision,
+    Failure,
+    FailureHook,
+    RetryEvent,
+    RetryPolicy,
+    parse_retry_after,
+)
 from .urls import normalize_base_url, same_origin_prefix, strip_userinfo
 from .version import Version
 
 __all__ = [
     "DEFAULT_RETRY_STATUSES",
     "Client",
+    "Decision",
+    "Failure",
+    "FailureHook",
     "Response",
     "RetryEvent",
     "RetryPolicy",
@@ -176,6 +188,7 @@ class Client:
         timeout: float | None = None,
         retry_on: Collection[int] | None = None,
         attempts: int | None = None,
+        on_failure: FailureHook | None = None,
     ) -> Response:
         """Send one request with retries; return the answer or raise a typed `Dhis2Error`.
 
@@ -184,66 +197,53 @@ class Client:
         * `ok_statuses`: non-2xx statuses returned as a `Response` instead of raised. Import
           endpoints answer 409 with a full report in 2.38+ (`ok_statuses=(409,)`).
         * `retry_on`: the HTTP statuses that are retried (default 429/502/503/504). Pass `()` to
-          get a 504/502 back as an error at once, e.g. to split a chunk instead of resending it.
+          get a 504/502 back as an error at once.
           Network errors and timeouts are always retried; pass `attempts=1` to disable every retry.
         * `attempts`: overrides `RetryPolicy.max_attempts` for this call.
+        * `on_failure`: a per-call `FailureHook` asked about every failed attempt (also the last)
+          that decides retry or fail instead of the defaults above, e.g. to split a chunk on a
+          504 instead of resending it. The waits, `RetryEvent`s and the attempt limit stay the
+          client's. What the hook raises propagates.
 
-        500/501 are never retried: a DHIS2 500 is an unhandled exception that repeats for the same
-        request. Retries apply to every method because DHIS2 imports are keyed by UID and
+        The raised error's `attempts` says how many times the request was sent. 500/501 are not
+        retried by default: a DHIS2 500 is an unhandled exception that usually repeats for the
+        same request. Retries apply to every method because DHIS2 imports are keyed by UID and
         idempotent under CREATE_AND_UPDATE.
         """
         method = method.upper()
         url = self.api_url(path)
-        query = _encode_params(params)
+        pairs = _encode_params(params)
         if "?" in url:  # httpx 0.28 drops a URL's own query when params= is given: merge here
             url, _, inline = url.partition("?")
-            query = parse_qsl(inline, keep_blank_values=True) + (query or [])
+            pairs = parse_qsl(inline, keep_blank_values=True) + (pairs or [])
+        query = tuple(pairs) if pairs is not None else None
         retry_statuses = DEFAULT_RETRY_STATUSES if retry_on is None else frozenset(retry_on)
         max_attempts = attempts if attempts is not None else self.retry.max_attempts
-        max_attempts = max(1, max_attempts)
-        req_headers = self._headers(headers, expect_json)
-        req_timeout: Any = (
-            httpx.USE_CLIENT_DEFAULT
-            if timeout is None
-            else httpx.Timeout(timeout, connect=self.connect_timeout)
+        call = _Call(
+            client=self,
+            method=method,
+            url=url,
+            query=query,
+            shown_url=redact(self._shown_url(url, query), self._secrets),
+            json=json,
+            content=content,
+            headers=self._headers(headers, expect_json),
+            timeout=timeout,
+            expect_json=expect_json,
+            ok_statuses=ok_statuses,
+            retry_statuses=retry_statuses,
+            max_attempts=max(1, max_attempts),
+            on_failure=on_failure,
         )
-        shown_url = redact(self._shown_url(url, query), self._secrets)
-
-        for attempt in range(1, max_attempts + 1):
-            started = time.monotonic()
-            try:
-                raw = self._http.request(
-                    method,
-                    url,
-                    params=query,
-                    json=json,
-                    content=content,
-                    headers=req_headers,
-                    timeout=req_timeout,
-                )
-            except httpx.TransportError as exc:
-                error = self._scrub(
-                    error_for_transport(
-                        exc, method=method, url=shown_url, timeout=timeout or self.timeout
-                    )
-                )
-                if not error.retryable or attempt >= max_attempts:
-                    if self._mentions_secret(exc):
-                        raise error from None  # keep the secret out of logged tracebacks
-                    raise error from exc
-                reason = describe_transport_error(exc)
-                self._before_retry(attempt, max_attempts, method, shown_url, reason, None)
-                continue
-            elapsed = time.monotonic() - started
-            logger.debug("%s %s -> %s in %.2fs", method, shown_url, raw.status_code, elapsed)
-            status = raw.status_code
-            if status in retry_statuses and status not in ok_statuses and attempt < max_attempts:
-                retry_after = parse_retry_after(raw.headers.get("Retry-After"))
-                reason = f"HTTP {status} {raw.reason_phrase or ''}".strip()
-                self._before_retry(attempt, max_attempts, method, shown_url, reason, retry_after)
-                continue
-            return self._finish(raw, method, shown_url, expect_json, ok_statuses, retry_statuses)
-        raise AssertionError("unreachable")  # pragma: no cover
+        retrying = tenacity.Retrying(
+            retry=call.should_retry,
+            wait=call.planned_wait,
+            before_sleep=call.announce,
+            sleep=call.sleep,
+            stop=tenacity.stop_after_attempt(call.max_attempts),
+            reraise=True,
+        )
+        return retrying(call.attempt)
 
     def _headers(self, extra: Mapping[str, str] | None, expect_json: bool) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -256,34 +256,10 @@ class Client:
         return headers
 
     @staticmethod
-    def _shown_url(url: str, query: list[tuple[str, str]] | None) -> str:
+    def _shown_url(url: str, query: tuple[tuple[str, str], ...] | None) -> str:
         if not query:
             return url
         return str(httpx.URL(url).copy_merge_params(query))
-
-    def _before_retry(
-        self,
-        attempt: int,
-        max_attempts: int,
-        method: str,
-        url: str,
-        reason: str,
-        retry_after: float | None,
-    ) -> None:
-        wait = self.retry.wait_for(attempt, retry_after)
-        event = RetryEvent(
-            attempt=attempt,
-            max_attempts=max_attempts,
-            method=method,
-            url=strip_userinfo(url),
-            reason=redact(reason, self._secrets),
-            wait_seconds=wait,
-        )
-        logger.warning("DHIS2 request retried: %s", event)
-        if self.on_retry is not None:
-            self.on_retry(event)
-        if wait > 0:
-            self._sleep(wait)
 
     def _finish(
         self,
@@ -497,6 +473,133 @@ class Client:
         return paging.list_all(
             self, resource, fields=fields, filters=filters, params=params, items_key=items_key
         )
+
+
+@dataclass
+class _Call:
+    """One `Client.request`: sends attempts and answers tenacity's questions about them.
+
+    Tenacity runs the loop (`Retrying`): `attempt` sends once and raises the typed error of a
+    failure; `should_retry` decides (the per-call hook, else the defaults) and draws the wait
+    once, so a hook sees the wait it will get; `announce` reports the `RetryEvent` before the
+    wait; `sleep` waits with the client's (injectable) sleep.
+    """
+
+    client: Client
+    method: str
+    url: str
+    query: tuple[tuple[str, str], ...] | None
+    """Ordered pairs (a tuple: httpx accepts it where its invariant list type would not)."""
+    shown_url: str
+    json: Any
+    content: bytes | str | None
+    headers: dict[str, str]
+    timeout: float | None
+    expect_json: bool
+    ok_statuses: Collection[int]
+    retry_statuses: Collection[int]
+    max_attempts: int
+    on_failure: FailureHook | None
+    _reason: str = ""
+    _retry_after: float | None = None
+    _wait: float = 0.0
+
+    def attempt(self) -> Response:
+        client = self.client
+        req_timeout: Any = (
+            httpx.USE_CLIENT_DEFAULT
+            if self.timeout is None
+            else httpx.Timeout(self.timeout, connect=client.connect_timeout)
+        )
+        self._retry_after = None
+        started = time.monotonic()
+        try:
+            raw = client._http.request(
+                self.method,
+                self.url,
+                params=self.query,
+                json=self.json,
+                content=self.content,
+                headers=self.headers,
+                timeout=req_timeout,
+            )
+        except httpx.TransportError as exc:
+            error = client._scrub(
+                error_for_transport(
+                    exc,
+                    method=self.method,
+                    url=self.shown_url,
+                    timeout=self.timeout or client.timeout,
+                )
+            )
+            self._reason = describe_transport_error(exc)
+            if client._mentions_secret(exc):
+                raise error from None  # keep the secret out of logged tracebacks
+            raise error from exc
+        elapsed = time.monotonic() - started
+        logger.debug("%s %s -> %s in %.2fs", self.method, self.shown_url, raw.status_code, elapsed)
+        self._reason = f"HTTP {raw.status_code} {raw.reason_phrase or ''}".strip()
+        # 429 and 503 may say when to come back (RFC 9110 §10.2.3); honoured when retried.
+        self._retry_after = parse_retry_after(raw.headers.get("Retry-After"))
+        return client._finish(
+            raw,
+            self.method,
+            self.shown_url,
+            self.expect_json,
+            self.ok_statuses,
+            self.retry_statuses,
+        )
+
+    def _default(self, error: Dhis2Error) -> Decision:
+        if error.status_code is None:  # network error or timeout
+            return Decision.RETRY if error.retryable else Decision.FAIL
+        retried = error.status_code in self.retry_statuses
+        return Decision.RETRY if retried else Decision.FAIL
+
+    def should_retry(self, state: tenacity.RetryCallState) -> bool:
+        outcome = state.outcome
+        if outcome is None or not outcome.failed:
+            return False
+        error = outcome.exception()
+        if not isinstance(error, Dhis2Error):
+            return False  # a bug or an interrupt, never retried
+        error.attempts = state.attempt_number
+        self._wait = self.client.retry.wait_for(state.attempt_number, self._retry_after)
+        default = self._default(error)
+        decision: Decision | None = default
+        if self.on_failure is not None:
+            failure = Failure(
+                attempt=state.attempt_number,
+                max_attempts=self.max_attempts,
+                error=error,
+                reason=redact(self._reason, self.client._secrets),
+                retry_after=self._retry_after,
+                wait_seconds=self._wait,
+                default=default,
+            )
+            decision = self.on_failure(failure) or default
+        return decision is Decision.RETRY and state.attempt_number < self.max_attempts
+
+    def planned_wait(self, state: tenacity.RetryCallState) -> float:
+        return self._wait
+
+    def announce(self, state: tenacity.RetryCallState) -> None:
+        client = self.client
+        event = RetryEvent(
+            attempt=state.attempt_number,
+            max_attempts=self.max_attempts,
+            method=self.method,
+            url=strip_userinfo(self.shown_url),
+            reason=redact(self._reason, client._secrets),
+            wait_seconds=self._wait,
+        )
+        logger.warning("DHIS2 request retried: %s", event)
+        if client.on_retry is not None:
+            client.on_retry(event)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.client._sleep(seconds)
 
 
 def _encode_params(

@@ -1,7 +1,8 @@
 """Typed DHIS2 errors whose messages tell a health-data manager what to check.
 
 Every error carries `status_code` (None for network failures), `url` (never with credentials),
-`web_message` (the parsed DHIS2 WebMessage when the server sent one) and `retryable`.
+`web_message` (the parsed DHIS2 WebMessage when the server sent one), `retryable` and
+`attempts` (how many times the request was sent).
 The factories `error_for_status` and `error_for_transport` turn HTTP answers and httpx exceptions
 into these classes; the client is the only caller that needs them.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import errno
 import re
 import ssl
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 
 import httpx
 
@@ -65,6 +66,8 @@ class Dhis2Error(Exception):
         self.status_code = status_code
         self.web_message = web_message
         self.retryable = self.default_retryable if retryable is None else retryable
+        self.attempts = 1
+        """How many times the client sent the request before giving up (set by the client)."""
 
     @property
     def error_code(self) -> str | None:
@@ -255,6 +258,15 @@ def is_login_redirect(location: str | None) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+class _ErrorFields(TypedDict, total=False):
+    """The keyword arguments every `Dhis2Error` takes besides its message."""
+
+    url: str
+    status_code: int | None
+    web_message: dict[str, Any] | None
+    retryable: bool | None
+
+
 def error_for_status(
     status: int,
     *,
@@ -270,7 +282,7 @@ def error_for_status(
     detail = _body_detail(body, text)
     where = f"{method} {_short(url)}"
     reason = httpx.codes.get_reason_phrase(status) or "Unknown status"
-    common = {"url": url, "status_code": status, "web_message": web_message}
+    common: _ErrorFields = {"url": url, "status_code": status, "web_message": web_message}
     if retryable is not None:
         common["retryable"] = retryable
 

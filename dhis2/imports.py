@@ -92,6 +92,11 @@ def _opt_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """`value` when it is a JSON object, else an empty one (absent or malformed parts)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _stats(raw: Any) -> dict[str, int]:
     raw = raw if isinstance(raw, dict) else {}
     return {key: _int(raw.get(key)) for key in _STAT_KEYS}
@@ -218,7 +223,7 @@ def _is_data_summary(inner: Any) -> bool:
 def _data_summary_from(
     inner: dict[str, Any], web_message: dict[str, Any] | None
 ) -> DataImportSummary:
-    counts = inner.get("importCount") if isinstance(inner.get("importCount"), dict) else {}
+    counts = _dict(inner.get("importCount"))
     raw_conflicts = inner.get("conflicts")
     conflicts = (
         [parse_import_conflict(c) for c in raw_conflicts] if isinstance(raw_conflicts, list) else []
@@ -505,14 +510,12 @@ def parse_tracker_import_report(body: Any) -> TrackerImportReport:
     if not ("validationReport" in inner or "bundleReport" in inner or "stats" in inner):
         raise _unexpected("a tracker import report", inner)
 
-    validation = (
-        inner.get("validationReport") if isinstance(inner.get("validationReport"), dict) else {}
-    )
+    validation = _dict(inner.get("validationReport"))
     errors = [_tracker_error(r) for r in _error_reports(validation.get("errorReports"))]
     warnings = [_tracker_error(r) for r in _error_reports(validation.get("warningReports"))]
 
-    bundle = inner.get("bundleReport") if isinstance(inner.get("bundleReport"), dict) else {}
-    type_map = bundle.get("typeReportMap") if isinstance(bundle.get("typeReportMap"), dict) else {}
+    bundle = _dict(inner.get("bundleReport"))
+    type_map = _dict(bundle.get("typeReportMap"))
     bundle_stats: dict[str, dict[str, int]] = {}
     seen = {(e.error_code, e.uid, e.message) for e in errors}
     for tracker_type, type_report in type_map.items():
@@ -591,7 +594,7 @@ class LegacyEventImportSummaries:
 
 
 def _legacy_summary(raw: dict[str, Any]) -> LegacyEventSummary:
-    counts = raw.get("importCount") if isinstance(raw.get("importCount"), dict) else {}
+    counts = _dict(raw.get("importCount"))
     conflicts = raw.get("conflicts")
     status = raw.get("status")
     return LegacyEventSummary(

@@ -227,12 +227,12 @@ def prepare(
     plan.destination_default = ident(dst_default) or fallback
     mapper = make_mapper(spec, plan.source_default, plan.destination_default)
 
-    for de, coc in duplicate_rows(spec.mappings):
+    for dup_de, dup_coc in duplicate_rows(spec.mappings):
         add(
             "duplicate_mapping",
-            f"Data element {de}{f' / {coc}' if coc else ''} has more than one mapping row; "
-            "the first one is used.",
-            [de],
+            f"Data element {dup_de}{f' / {dup_coc}' if dup_coc else ''} has more than one "
+            "mapping row; the first one is used.",
+            [dup_de],
             "warning",
         )
 
@@ -405,7 +405,7 @@ def prepare(
         for c in (src_ds.get("categoryCombo") or {}).get("categoryOptionCombos") or []
         if isinstance(c, dict)
     ]
-    wanted_aocs = {mapper.attribute_combo(a) for a in src_attr if a} - {None}
+    wanted_aocs = {aoc for a in src_attr if a and (aoc := mapper.attribute_combo(a))}
     if dst_ds is not None:
         allowed_aocs = {
             ident(c)

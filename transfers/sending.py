@@ -1,19 +1,27 @@
 """Posting chunks to `POST /api/dataValueSets`: adaptive splitting, retries, async jobs and
 import summaries.
 
-What happens to a failed request:
+The client owns the one retry loop (its `RetryPolicy` waits, `Retry-After`, `RetryEvent`s);
+the importer passes a per-call hook (`on_failure`) that decides, for each failed attempt,
+whether the client sends it again or gives the error back, and then acts on that error:
 
 * **504, 413 or a read timeout**: the payload was too big or too slow for DHIS2 or its proxy.
-  The client is told not to retry those (`retry_on=()`, `attempts=1`); the engine splits the
-  values in halves and posts each half, recursively down to single values. A single value
-  that still fails becomes an error conflict, not a crash. Each split is counted.
+  The hook says FAIL at once; the importer splits the values in halves and posts each half,
+  recursively down to single values. A single value that still fails becomes an error
+  conflict, not a crash. Each split is counted.
 * **502, 503, 429 and network errors** (refused, reset, connect timeout): retried with the
-  client's `RetryPolicy` backoff (each retry reported as a `RetryEvent`); when the attempts
-  run out the run stops with `ImportAborted`: the destination is down, and the checkpoints
-  let a resumed run send only what is left.
+  client's backoff (a 429's `Retry-After` honoured); when the attempts run out the run stops
+  with `ImportAborted`: the destination is down, and the checkpoints let a resumed run send
+  only what is left.
+* **DHIS2's own 500 WebMessage** (`CrudControllerAdvice.defaultExceptionHandler`): an import
+  is idempotent by value identity, so the chunk is sent up to `server_error_attempts` times
+  (a 500 can come from a transient cause such as a lock timeout); if it persists, the chunk is
+  split, without further resending, to isolate the values DHIS2 fails on, which are reported
+  as conflicts with the server's message. A 500 that is not DHIS2's (a proxy's HTML page) and
+  501 fail only this chunk, as before.
 * **401, 403, 404, non-DHIS2 answers**: `ImportAborted` at once (every chunk would fail alike).
 * **409 from an import** is not an error: 2.38+ answers WARNING/ERROR summaries with 409
-  (reference §0). Other 4xx and 500 answers fail only this chunk (reported as conflicts).
+  (reference §0). Other 4xx answers fail only this chunk (reported as conflicts).
 
 Heartbeat: the importer calls its `progress` callback after every answered part, on every
 split, before every retry wait and on every poll of an async import job, because one chunk can
@@ -28,6 +36,7 @@ overlap with the posting instead.
 
 from __future__ import annotations
 
+import enum
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -50,6 +59,7 @@ from dhis2.errors import (
     ServerError,
     UnexpectedResponse,
     Unreachable,
+    web_message_text,
 )
 from dhis2.imports import (
     DataImportSummary,
@@ -57,14 +67,14 @@ from dhis2.imports import (
     parse_data_import_summary,
     parse_job_reference,
 )
-from dhis2.retry import RetryEvent
+from dhis2.retry import Decision, Failure
 
 from .chunking import Chunk, halves
 from .conflicts import ConflictLog, match_conflict
 from .mapping import DataValue
 
 if TYPE_CHECKING:
-    from dhis2.client import Client
+    from dhis2.client import Client, Response
 
 __all__ = ["ChunkOutcome", "ChunkSummary", "ImportAborted", "Importer", "status_rank"]
 
@@ -82,10 +92,13 @@ class ImportAborted(Exception):
 
 
 class _Split(Exception):
-    def __init__(self, code: str, message: str) -> None:
+    """Post the values in halves. `server_error`: DHIS2 failed on them with a 500."""
+
+    def __init__(self, code: str, message: str, *, server_error: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.server_error = server_error
 
 
 class _ChunkFailed(Exception):
@@ -93,6 +106,51 @@ class _ChunkFailed(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class _Kind(enum.Enum):
+    """What a failed import request means for the chunk (see the module docstring)."""
+
+    SPLIT = "split"  # 504, 413, read timeout: the payload is too big or too slow
+    TRANSIENT = "transient"  # 502, 503, 429, network errors: resend as it is
+    SERVER_ERROR = "server_error"  # DHIS2's own 500: resend a little, then isolate culprits
+    ABORT = "abort"  # credentials, permissions, wrong URL: every chunk would fail alike
+    CHUNK = "chunk"  # anything else: this chunk failed
+
+
+def _kind(exc: Dhis2Error) -> _Kind:
+    if isinstance(exc, PayloadTooLarge):
+        return _Kind.SPLIT
+    if isinstance(exc, Dhis2Timeout):
+        connect = isinstance(exc.__cause__, httpx.ConnectTimeout)
+        return _Kind.TRANSIENT if connect else _Kind.SPLIT
+    if isinstance(exc, ServerError) and exc.status_code == 504:
+        return _Kind.SPLIT
+    if isinstance(exc, ServerError) and exc.status_code in (502, 503):
+        return _Kind.TRANSIENT
+    if isinstance(exc, RateLimited | Unreachable):
+        return _Kind.TRANSIENT
+    if isinstance(exc, AuthenticationFailed | PermissionDenied | NotFound | NotDhis2):
+        return _Kind.ABORT
+    if isinstance(exc, ServerError) and exc.status_code == 500 and _is_web_message(exc):
+        return _Kind.SERVER_ERROR
+    return _Kind.CHUNK
+
+
+def _is_web_message(exc: Dhis2Error) -> bool:
+    """DHIS2's own error body (`{"httpStatusCode": 500, "status": "ERROR", "message": …}`),
+    not a proxy's page: only then is the 500 about the values sent."""
+    body = exc.web_message
+    return isinstance(body, dict) and body.get("httpStatusCode") == exc.status_code
+
+
+def _reason(exc: Dhis2Error) -> str:
+    """Short cause for progress details and the abort message."""
+    if isinstance(exc, ServerError) and exc.status_code:
+        return f"HTTP {exc.status_code}"
+    if isinstance(exc, Dhis2Timeout):
+        return "connect timeout"
+    return str(exc)
 
 
 @dataclass
@@ -170,7 +228,11 @@ class Importer:
         conflicts: ConflictLog,
         sleep: Callable[[float], None] = time.sleep,
         progress: Callable[[str], None] | None = None,
+        server_error_attempts: int = 3,
     ) -> None:
+        """`sleep` paces async job polling (retry waits are the client's own sleep);
+        `server_error_attempts` bounds how often a chunk is sent while DHIS2 answers 500
+        (capped by the client's `RetryPolicy.max_attempts`)."""
         self.client = client
         self.data_set = data_set
         self.id_scheme = id_scheme
@@ -182,6 +244,7 @@ class Importer:
         self.conflicts = conflicts
         self.sleep = sleep
         self.progress = progress
+        self.server_error_attempts = max(1, server_error_attempts)
 
     # ---- public ------------------------------------------------------------------------------
 
@@ -191,7 +254,7 @@ class Importer:
         filled as each part is answered."""
         if outcome is None:
             outcome = ChunkOutcome.start(chunk, dry_run=self.dry_run)
-        self._send_part(chunk.values, chunk.strategy, outcome.summary, outcome.stored)
+        self._send_part(chunk.values, chunk.strategy, outcome.summary, outcome.stored, resend=True)
         return outcome
 
     def params(self, strategy: str, *, use_async: bool) -> dict[str, Any]:
@@ -217,9 +280,14 @@ class Importer:
         strategy: str,
         summary: ChunkSummary,
         stored: list[DataValue],
+        *,
+        resend: bool,
     ) -> None:
+        """Post `values`, splitting on failure. `resend`: a DHIS2 500 may still be resent; off
+        for the halves of a part that kept failing with 500 (the split isolates, it does not
+        retry again)."""
         try:
-            parsed = self._post(values, strategy, summary)
+            parsed = self._post(values, strategy, summary, resend=resend)
         except _Split as exc:
             if len(values) <= 1:
                 self._fail(values, exc.code, f"{exc.message} (even for this single value)", summary)
@@ -236,8 +304,9 @@ class Importer:
                 len(right),
             )
             self._report(f"{exc.code}: splitting {len(values)} values in two")
-            self._send_part(left, strategy, summary, stored)
-            self._send_part(right, strategy, summary, stored)
+            resend = resend and not exc.server_error
+            self._send_part(left, strategy, summary, stored, resend=resend)
+            self._send_part(right, strategy, summary, stored, resend=resend)
             return
         except _ChunkFailed as exc:
             self._fail(values, exc.code, exc.message, summary)
@@ -313,7 +382,7 @@ class Importer:
         return bool(self.async_mode)
 
     def _post(
-        self, values: Sequence[DataValue], strategy: str, summary: ChunkSummary
+        self, values: Sequence[DataValue], strategy: str, summary: ChunkSummary, *, resend: bool
     ) -> DataImportSummary:
         use_async = self._use_async(len(values))
         payload: dict[str, Any] = {}
@@ -321,7 +390,7 @@ class Importer:
             payload["dataSet"] = self.data_set
         payload["dataValues"] = [v.to_payload() for v in values]
         params = self.params(strategy, use_async=use_async)
-        response = self._request(payload, params, len(values))
+        response = self._request(payload, params, len(values), resend=resend)
         summary.requests += 1
         body = response.body
         if use_async and response.status_code == 200 and is_job_reference(body):
@@ -332,66 +401,64 @@ class Importer:
         except UnexpectedResponse as exc:
             raise _ChunkFailed(None, str(exc)) from exc
 
-    def _request(self, payload: dict[str, Any], params: dict[str, Any], size: int) -> Any:
-        policy = self.client.retry
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self.client.request(
-                    "POST",
-                    "dataValueSets",
-                    params=params,
-                    json=payload,
-                    ok_statuses=(409,),
-                    retry_on=(),
-                    attempts=1,
-                )
-            except Dhis2Error as exc:
-                reason = self._classify(exc, size)
-            if attempt >= policy.max_attempts:
-                raise ImportAborted(
-                    f"The destination did not accept data after {attempt} attempts: {reason}. "
-                    "Values already accepted are checkpointed; resume the run once the "
-                    "destination is available again."
-                )
-            wait = policy.wait_for(attempt)
-            # The client's own hook: during a run it reports to the observer (`RetryRelay`).
-            hook = self.client.on_retry
-            event = RetryEvent(
-                attempt=attempt,
-                max_attempts=policy.max_attempts,
-                method="POST",
-                url=self.client.api_url("dataValueSets"),
-                reason=reason,
-                wait_seconds=wait,
+    def _request(
+        self, payload: dict[str, Any], params: dict[str, Any], size: int, *, resend: bool
+    ) -> Response:
+        """One import through the client's retry loop; a failure becomes `_Split`,
+        `_ChunkFailed` or `ImportAborted`."""
+
+        def on_failure(failure: Failure) -> Decision:
+            kind = _kind(failure.error)
+            if kind is _Kind.TRANSIENT:
+                retry = True
+            elif kind is _Kind.SERVER_ERROR:
+                retry = resend and failure.attempt < self.server_error_attempts
+            else:
+                retry = False
+            if not retry:
+                return Decision.FAIL
+            if not failure.last:
+                reason = _reason(failure.error)
+                self._report(f"retrying in {failure.wait_seconds:.0f} s after {reason}")
+            return Decision.RETRY
+
+        try:
+            return self.client.request(
+                "POST",
+                "dataValueSets",
+                params=params,
+                json=payload,
+                ok_statuses=(409,),
+                on_failure=on_failure,
             )
-            logger.warning("DHIS2 import retried: %s", event)
-            if hook is not None:
-                hook(event)
-            self._report(f"retrying in {wait:.0f} s after {reason}")
-            if wait > 0:
-                self.sleep(wait)
+        except Dhis2Error as exc:
+            raise self._stop(exc, size) from exc
 
     @staticmethod
-    def _classify(exc: Dhis2Error, size: int) -> str:
-        """Raise `_Split`/`_ChunkFailed`/`ImportAborted`, or return a reason to retry."""
-        if isinstance(exc, PayloadTooLarge):
-            raise _Split("HTTP_413", f"The request with {size} values was too large (HTTP 413)")
-        if isinstance(exc, Dhis2Timeout):
-            if isinstance(exc.__cause__, httpx.ConnectTimeout):
-                return "connect timeout"
-            raise _Split("TIMEOUT", f"DHIS2 did not answer in time for {size} values")
-        if isinstance(exc, ServerError) and exc.status_code == 504:
-            raise _Split("HTTP_504", f"The proxy gave up waiting for {size} values (HTTP 504)")
-        if isinstance(exc, ServerError) and exc.status_code in (502, 503):
-            return f"HTTP {exc.status_code}"
-        if isinstance(exc, RateLimited | Unreachable):
-            return str(exc)
-        if isinstance(exc, AuthenticationFailed | PermissionDenied | NotFound | NotDhis2):
-            raise ImportAborted(str(exc)) from exc
+    def _stop(exc: Dhis2Error, size: int) -> Exception:
+        """The exception that tells `_send_part` (or the engine) what a final failure means."""
+        kind = _kind(exc)
+        if kind is _Kind.SPLIT:
+            if isinstance(exc, PayloadTooLarge):
+                message = f"The request with {size} values was too large (HTTP 413)"
+                return _Split("HTTP_413", message)
+            if isinstance(exc, Dhis2Timeout):
+                return _Split("TIMEOUT", f"DHIS2 did not answer in time for {size} values")
+            return _Split("HTTP_504", f"The proxy gave up waiting for {size} values (HTTP 504)")
+        if kind is _Kind.TRANSIENT:
+            return ImportAborted(
+                f"The destination did not accept data after {exc.attempts} attempts: "
+                f"{_reason(exc)}. Values already accepted are checkpointed; resume the run once "
+                "the destination is available again."
+            )
+        if kind is _Kind.ABORT:
+            return ImportAborted(str(exc))
         code = exc.error_code or (f"HTTP_{exc.status_code}" if exc.status_code else None)
-        raise _ChunkFailed(code, str(exc)) from exc
+        if kind is _Kind.SERVER_ERROR:
+            detail = web_message_text(exc.web_message) or "no message"
+            message = f"DHIS2 failed with HTTP 500 on these values: {detail}"
+            return _Split(code or "HTTP_500", message, server_error=True)
+        return _ChunkFailed(code, str(exc))
 
     def _wait(self, body: Any) -> Any:
         job = parse_job_reference(body)

@@ -23,9 +23,9 @@ from dhis2.errors import (
     ServerError,
     Unreachable,
 )
-from dhis2.retry import parse_retry_after
+from dhis2.retry import Decision, Failure, parse_retry_after
 
-from .conftest import API
+from .conftest import API, load
 
 INFO = {"version": "2.40.4.1"}
 
@@ -341,3 +341,138 @@ def test_on_retry_exception_stops_the_request(make_client: Callable[..., Client]
         with pytest.raises(Cancelled):
             client.system_info()
     assert route.call_count == 1
+
+
+# ---- the per-call failure hook -------------------------------------------------------------
+
+
+def test_exhausted_error_says_how_many_attempts_were_made(client: Client) -> None:
+    with respx.mock(base_url=API) as mock:
+        mock.get("/system/info").respond(503)
+        with pytest.raises(ServerError) as info:
+            client.system_info()
+    assert info.value.attempts == 3
+
+
+def test_hook_sees_every_failure_with_the_wait_it_will_get(
+    make_client: Callable[..., Client], retry_events: list[RetryEvent]
+) -> None:
+    slept: list[float] = []
+    client = make_client(
+        retry=RetryPolicy(max_attempts=3, backoff_base=1.0, jitter=False), sleep=slept.append
+    )
+    seen: list[Failure] = []
+
+    def hook(failure: Failure) -> Decision | None:
+        seen.append(failure)
+        return None  # the client's default
+
+    with respx.mock(base_url=API) as mock:
+        mock.get("/system/info").side_effect = [
+            httpx.Response(429, headers={"Retry-After": "20"}),
+            httpx.Response(503),
+            httpx.Response(200, json=INFO),
+        ]
+        assert client.request("GET", "system/info", on_failure=hook).body == INFO
+    # Retry-After 20 on the first failure; exponential 1 * 2**(2-1) = 2 on the second.
+    assert [(f.attempt, f.max_attempts, f.wait_seconds, f.retry_after) for f in seen] == [
+        (1, 3, 20.0, 20.0),
+        (2, 3, 2.0, None),
+    ]
+    assert [f.reason for f in seen] == [
+        "HTTP 429 Too Many Requests",
+        "HTTP 503 Service Unavailable",
+    ]
+    assert [type(f.error) for f in seen] == [RateLimited, ServerError]
+    assert all(f.default is Decision.RETRY and not f.last for f in seen)
+    assert slept == [20.0, 2.0]
+    assert [e.wait_seconds for e in retry_events] == [20.0, 2.0]
+
+
+def test_hook_can_fail_a_retryable_status_at_once(
+    client: Client, retry_events: list[RetryEvent]
+) -> None:
+    seen: list[Failure] = []
+
+    def hook(failure: Failure) -> Decision:
+        seen.append(failure)
+        return Decision.FAIL
+
+    with respx.mock(base_url=API) as mock:
+        route = mock.post("/dataValueSets").respond(504)
+        with pytest.raises(ServerError) as info:
+            client.request("POST", "dataValueSets", json={}, on_failure=hook)
+    assert route.call_count == 1 and retry_events == []
+    assert info.value.status_code == 504 and info.value.attempts == 1
+    assert len(seen) == 1 and seen[0].default is Decision.RETRY
+
+
+def test_hook_can_fail_a_network_error_at_once(client: Client) -> None:
+    with respx.mock(base_url=API) as mock:
+        route = mock.post("/dataValueSets")
+        route.side_effect = httpx.ReadTimeout("timed out")
+        with pytest.raises(Dhis2Timeout):
+            client.request("POST", "dataValueSets", json={}, on_failure=lambda f: Decision.FAIL)
+    assert route.call_count == 1
+
+
+def test_hook_can_retry_a_500_within_the_attempt_limit(
+    client: Client, retry_events: list[RetryEvent]
+) -> None:
+    body = load("webmessage-500.android-fixture.json")
+    seen: list[Failure] = []
+
+    def hook(failure: Failure) -> Decision:
+        seen.append(failure)
+        return Decision.RETRY
+
+    with respx.mock(base_url=API) as mock:
+        route = mock.post("/dataValueSets").respond(500, json=body)
+        with pytest.raises(ServerError) as info:
+            client.request("POST", "dataValueSets", json={}, on_failure=hook)
+    assert route.call_count == 3  # max_attempts of the policy, not more
+    assert [f.default for f in seen] == [Decision.FAIL] * 3  # a 500 is not retried by default
+    assert [f.last for f in seen] == [False, False, True]
+    assert len(retry_events) == 2
+    assert info.value.attempts == 3 and info.value.web_message == body
+
+
+def test_a_500_stays_unretried_without_a_hook(client: Client) -> None:
+    with respx.mock(base_url=API) as mock:
+        route = mock.post("/dataValueSets").respond(
+            500, json=load("webmessage-500.android-fixture.json")
+        )
+        with pytest.raises(ServerError):
+            client.post_json("dataValueSets", {"dataValues": []})
+    assert route.call_count == 1
+
+
+def test_what_the_hook_raises_propagates(client: Client) -> None:
+    class Cancelled(Exception):
+        pass
+
+    def hook(failure: Failure) -> Decision:
+        raise Cancelled(failure.reason)
+
+    with respx.mock(base_url=API) as mock:
+        route = mock.get("/system/info").respond(503)
+        with pytest.raises(Cancelled, match="HTTP 503"):
+            client.request("GET", "system/info", on_failure=hook)
+    assert route.call_count == 1
+
+
+def test_retry_after_is_honoured_on_503_too() -> None:
+    slept: list[float] = []
+    client = Client(
+        "https://dhis.example.org/dhis",
+        None,
+        retry=RetryPolicy(max_attempts=2, backoff_base=1.0),
+        sleep=slept.append,
+    )
+    with respx.mock(base_url=API) as mock:
+        mock.get("/system/info").side_effect = [
+            httpx.Response(503, headers={"Retry-After": "9"}),
+            httpx.Response(200, json=INFO),
+        ]
+        client.system_info()
+    assert slept == [9.0]

@@ -373,3 +373,104 @@ def test_auto_async_only_for_large_chunks(client: Client) -> None:
         route = mock.post("/dataValueSets").mock(side_effect=ok_for)
         importer(client, async_mode="auto", async_threshold=5).send(chunk(vals(4)))
     assert "async" not in route.calls[0].request.url.params
+
+
+# ---- the client's retry seam ----------------------------------------------------------------
+
+
+def test_import_answered_429_waits_what_retry_after_says() -> None:
+    """The client's wait, not the importer's: `Retry-After: 20` means 20 s (not the 1 s
+    backoff the policy would pick), slept with the client's sleep."""
+    client_slept: list[float] = []
+    importer_slept: list[float] = []
+    events: list[RetryEvent] = []
+    reported: list[str] = []
+    with (
+        Client(
+            BASE,
+            BasicAuth("admin", "district"),
+            retry=RetryPolicy(max_attempts=3, backoff_base=1.0, backoff_max=30.0, jitter=False),
+            on_retry=events.append,
+            sleep=client_slept.append,
+        ) as c,
+        respx.mock(base_url=API) as mock,
+    ):
+        route = mock.post("/dataValueSets").mock(side_effect=[
+            httpx.Response(429, headers={"Retry-After": "20"}),
+            ok_for,
+        ])  # fmt: skip
+        outcome = importer(c, sleep=importer_slept.append, progress=reported.append).send(
+            chunk(vals(4))
+        )
+    assert route.call_count == 2 and outcome.summary.accepted
+    assert client_slept == [20.0] and importer_slept == []
+    assert [(e.attempt, e.wait_seconds, e.reason) for e in events] == [
+        (1, 20.0, "HTTP 429 Too Many Requests")
+    ]
+    assert reported[0].startswith("retrying in 20 s after ")
+
+
+def _fails_with_500_when(culprits: set[str], body: dict):
+    """DHIS2 failing with its 500 WebMessage whenever a culprit org unit is in the payload."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)["dataValues"]
+        if any(v["orgUnit"] in culprits for v in sent):
+            return httpx.Response(500, json=body)
+        return ok_for(request)
+
+    return answer
+
+
+def test_dhis2_500_is_resent_and_a_transient_one_passes(client: Client, events: list) -> None:
+    body = load("webmessage-500.android-fixture.json")
+    with respx.mock(base_url=API) as mock:
+        route = mock.post("/dataValueSets").mock(
+            side_effect=[httpx.Response(500, json=body), ok_for]
+        )
+        outcome = importer(client).send(chunk(vals(6)))
+    assert route.call_count == 2 and outcome.summary.accepted
+    assert outcome.summary.splits == 0 and outcome.summary.imported == 6
+    assert posted(route)[0] == posted(route)[1]  # the same values again (idempotent)
+    assert [e.reason for e in events] == ["HTTP 500 Internal Server Error"]
+
+
+def test_persistent_dhis2_500_isolates_the_culprit_values(client: Client, events: list) -> None:
+    body = load("webmessage-500.android-fixture.json")
+    log = ConflictLog()
+    with respx.mock(base_url=API) as mock:
+        route = mock.post("/dataValueSets").mock(side_effect=_fails_with_500_when({"ou005"}, body))
+        outcome = importer(client, conflicts=log).send(chunk(vals(8)))
+    sizes = [len(p) for p in posted(route)]
+    # 8 sent 3 times (server_error_attempts=3), then split without resending:
+    # 8 -> 4 (ok) + 4 (500) -> 2 (500: ou004, ou005) + ... -> 1 (ok) + 1 (500) ... + 2 (ok).
+    assert sizes == [8, 8, 8, 4, 4, 2, 1, 1, 2]
+    assert len(events) == 2  # only the whole chunk was resent
+    s = outcome.summary
+    assert (s.splits, s.imported, s.rejected, s.conflicts, s.posted) == (3, 7, 1, 1, 8)
+    assert s.status == "ERROR" and not s.accepted
+    assert sorted(v.org_unit for v in outcome.stored) == [f"ou{i:03d}" for i in range(8) if i != 5]
+    [conflict] = log.conflicts
+    assert conflict.error_code == "HTTP_500"
+    assert [v["orgUnit"] for v in conflict.values] == ["ou005"]
+    assert "A wild internal server error appeared!" in conflict.message  # the server's message
+
+
+def test_dhis2_500_resends_are_bounded_by_the_importer_setting(client: Client) -> None:
+    body = load("webmessage-500.android-fixture.json")
+    with respx.mock(base_url=API) as mock:
+        route = mock.post("/dataValueSets").mock(side_effect=_fails_with_500_when({"ou000"}, body))
+        importer(client, server_error_attempts=1).send(chunk(vals(2)))
+    assert [len(p) for p in posted(route)] == [2, 1, 1]  # no resend: split at once
+
+
+def test_a_500_that_is_not_dhis2s_fails_only_the_chunk(client: Client, events: list) -> None:
+    log = ConflictLog()
+    with respx.mock(base_url=API) as mock:
+        route = mock.post("/dataValueSets").mock(
+            return_value=httpx.Response(500, text="<html><title>500 Internal Error</title></html>")
+        )
+        outcome = importer(client, conflicts=log).send(chunk(vals(4)))
+    assert route.call_count == 1 and events == []
+    assert outcome.summary.splits == 0 and outcome.summary.rejected == 4
+    assert log.conflicts[0].error_code == "HTTP_500" and log.conflicts[0].count == 4

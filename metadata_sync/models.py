@@ -1,0 +1,135 @@
+"""Metadata assessments, their items, and the mappings a review makes of them.
+
+An assessment is one comparison of a profile's destination with its source for some metadata
+types; it keeps one `AssessmentItem` per source object (50,000 org units make 50,000 rows, so
+items are indexed for paging by type and status and ordered by name) and the counts per type
+and status for the summary. Accepted matches become `ProfileMapping` rows, one per
+(profile, type, source UID), which every transfer of the profile can use.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from connections.models import ConnectionProfile
+from jobs.models import Run
+
+from .match import Status
+from .schema import MAPPING_TYPES, ORDER, SPECS
+
+TYPE_CHOICES = [(t, SPECS[t].label) for t in ORDER]
+MAPPING_TYPE_CHOICES = [
+    (t, SPECS[t].label if t in SPECS else "attribute option combos") for t in MAPPING_TYPES
+]
+
+
+class MetadataAssessment(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    profile = models.ForeignKey(
+        ConnectionProfile, on_delete=models.CASCADE, related_name="metadata_assessments"
+    )
+    types = models.JSONField(default=list, help_text="Metadata types compared, e.g. dataElements.")
+    run = models.ForeignKey(
+        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="metadata_assessments"
+    )
+    status = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    counts = models.JSONField(
+        default=dict, blank=True, help_text="type -> status -> number of source objects"
+    )
+    defaults = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="side -> type -> UID of the default category objects found there",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [models.Index(fields=["profile", "-created"], name="md_assessment_profile_idx")]
+
+    def __str__(self) -> str:
+        return f"Assessment {self.pk} of {self.profile}"
+
+
+class AssessmentItem(models.Model):
+    class Decision(models.TextChoices):
+        UNDECIDED = "", "Undecided"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    assessment = models.ForeignKey(
+        MetadataAssessment, on_delete=models.CASCADE, related_name="items"
+    )
+    type = models.CharField(max_length=40, choices=TYPE_CHOICES)
+    source_id = models.CharField(max_length=11)
+    source_code = models.CharField(max_length=100, blank=True)
+    source_name = models.CharField(max_length=255, blank=True)
+    destination_id = models.CharField(max_length=11, blank=True)
+    destination_code = models.CharField(max_length=100, blank=True)
+    destination_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=20, choices=[(s.value, s.value) for s in Status])
+    score = models.FloatField(null=True, blank=True, help_text="Name similarity of a suggestion.")
+    differences = models.JSONField(default=dict, blank=True)
+    attribute = models.BooleanField(
+        default=False, help_text="An option combo of an attribute category combo."
+    )
+    decision = models.CharField(
+        max_length=10, choices=Decision.choices, default=Decision.UNDECIDED, blank=True
+    )
+
+    class Meta:
+        ordering = ["type", "source_name", "id"]
+        indexes = [
+            models.Index(fields=["assessment", "type", "status"], name="md_item_type_status_idx"),
+            models.Index(fields=["assessment", "type", "source_name"], name="md_item_name_idx"),
+            models.Index(fields=["assessment", "destination_id"], name="md_item_destination_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "type", "source_id"], name="md_item_unique_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.source_name or self.source_id}: {self.status}"
+
+
+class ProfileMapping(models.Model):
+    profile = models.ForeignKey(
+        ConnectionProfile, on_delete=models.CASCADE, related_name="metadata_mappings"
+    )
+    type = models.CharField(max_length=40, choices=MAPPING_TYPE_CHOICES)
+    source_id = models.CharField(max_length=11)
+    destination_id = models.CharField(max_length=11)
+    assessment = models.ForeignKey(
+        MetadataAssessment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mappings",
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["profile", "type", "source_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "type", "source_id"], name="md_mapping_unique_source"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.source_id} → {self.destination_id}"

@@ -1,0 +1,453 @@
+"""Data set completeness assessment: the pure core (no Django), driven by a task later.
+
+`assess_completeness(client, spec, sink=..., progress=...)`:
+
+1. **Structure** (`read_data_set`): the data set's elements with their expected option combos
+   (the data set element's override category combo when set, else the element's own), the org
+   units it is assigned to, its period type.
+2. **Periods**: explicit, or relative (`dhis2.periods.relative_periods`) on the server's own
+   date (`serverDate`), as transfers resolve them.
+3. **Org units** (`completeness.hierarchy.walk_org_units`): the selection walked to any depth
+   or one level; only units the data set is assigned to are assessed.
+4. **Values**: `GET /api/dataValueSets?dataSet&period&orgUnit...` per (block of `per_request`
+   assessed org units x period) on at most `max_concurrency` threads, through the transfer
+   engine's `transfers.fetch.Fetcher` (bounded prefetch, answers consumed in plan order).
+   Blocks list their org units explicitly (no `children`), so each answer holds exactly whole
+   forms of assessed units and the rows of a block can be judged and handed to `sink` at once.
+   Registrations are read per org unit block for all periods in one
+   `GET /api/completeDataSetRegistrations` (small answers), one block ahead.
+5. **Rows** go to `sink(rows)` per block (bulk inserts); only the summary counters and the
+   roll-up sums stay in memory, so 5,000 org units x 12 periods never sit in memory at once.
+
+A form counts as registered when DHIS2 holds a registration for it in any attribute option
+combo whose `completed` is not false (2.30+ can store `completed: false`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from dhis2.errors import Dhis2Error, NotFound, UnexpectedResponse
+from dhis2.periods import get_period_type, parse_period, relative_periods
+from transfers.fetch import Fetcher, FetchFailed, FetchUnit, OrgUnitBlock, fetch_params
+
+from .compliance import DISAGGREGATIONS, Compliance, DataSetStructure, compliance_by_form, round1
+from .hierarchy import OrgUnit, RollUp, RollUpAccumulator, Selection, walk_org_units
+
+if TYPE_CHECKING:
+    from dhis2.client import Client
+
+__all__ = [
+    "AssessmentFailed",
+    "AssessmentResult",
+    "AssessmentRow",
+    "AssessmentSpec",
+    "Summary",
+    "assess_completeness",
+    "read_data_set",
+    "read_registrations",
+    "resolve_periods",
+    "validate_spec",
+]
+
+_COMBO = "categoryCombo[id,categoryOptionCombos[id]]"
+DATA_SET_FIELDS = (
+    f"id,name,periodType,categoryCombo[id],"
+    f"dataSetElements[dataElement[id,name,{_COMBO}],{_COMBO}],organisationUnits[id]"
+)
+
+Progress = Callable[[float, str], None]
+Sink = Callable[[list["AssessmentRow"]], None]
+
+
+class AssessmentFailed(Exception):
+    """The assessment could not run or stopped midway; the message says what to fix."""
+
+
+@dataclass
+class AssessmentSpec:
+    """What to assess (field names follow the API parameters)."""
+
+    data_set: str
+    org_units: list[str]
+    periods: list[str] = field(default_factory=list)
+    relative_period: str | None = None
+    relative_count: int | None = None
+    include_descendants: bool = True
+    level: int | None = None
+    required_data_elements: list[str] = field(default_factory=list)
+    threshold: float = 100.0
+    disaggregation: str = "any"
+    per_request: int = 50
+    max_concurrency: int = 4
+
+
+def validate_spec(spec: AssessmentSpec) -> list[str]:
+    """Configuration errors, as sentences (empty when the spec can run)."""
+    errors = []
+    if not spec.data_set:
+        errors.append("Choose a data set.")
+    if not spec.org_units:
+        errors.append("Choose at least one org unit.")
+    if not spec.periods and not spec.relative_period:
+        errors.append("Give explicit periods or choose a relative period.")
+    if spec.periods and spec.relative_period:
+        errors.append("Use either explicit periods or a relative period, not both.")
+    if spec.disaggregation not in DISAGGREGATIONS:
+        errors.append(f"Disaggregation must be 'any' or 'all', not {spec.disaggregation!r}.")
+    if not 0 <= spec.threshold <= 100:
+        errors.append("The threshold must be between 0 and 100 percent.")
+    if spec.level is not None and (spec.level < 1 or not spec.include_descendants):
+        errors.append("A level is 1 or more and applies only with include descendants.")
+    if not 1 <= spec.per_request <= 500:
+        errors.append("Org units per request must be between 1 and 500.")
+    if not 1 <= spec.max_concurrency <= 32:
+        errors.append("Parallel requests must be between 1 and 32.")
+    return errors
+
+
+@dataclass(frozen=True)
+class AssessmentRow:
+    """One (org unit, period) result, ready to be stored (`CompletenessRow`)."""
+
+    org_unit: str
+    org_unit_name: str
+    level: int
+    path: str
+    period: str
+    present: list[str]
+    missing: list[str]
+    compliance: float
+    compliant: bool
+    no_data: bool
+    registered: bool
+
+
+@dataclass
+class Summary:
+    """Totals over all rows: `compliant + non_compliant + no_data = assessed`;
+    `average_compliance` is the mean of the rows' compliance (no-data rows count as 0)."""
+
+    assessed: int = 0
+    compliant: int = 0
+    non_compliant: int = 0
+    no_data: int = 0
+    registered: int = 0
+    average_compliance: float = 0.0
+    _total: Decimal = field(default=Decimal(0), repr=False, compare=False)
+
+    def add(self, row: AssessmentRow) -> None:
+        self.assessed += 1
+        if row.no_data:
+            self.no_data += 1
+        elif row.compliant:
+            self.compliant += 1
+        else:
+            self.non_compliant += 1
+        self.registered += 1 if row.registered else 0
+        self._total += Decimal(str(row.compliance))
+        self.average_compliance = round1(self._total / self.assessed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "assessed": self.assessed,
+            "compliant": self.compliant,
+            "non_compliant": self.non_compliant,
+            "no_data": self.no_data,
+            "average_compliance": self.average_compliance,
+            "registered": self.registered,
+        }
+
+
+@dataclass
+class AssessmentResult:
+    data_set: DataSetStructure
+    periods: list[str]
+    summary: Summary
+    rollups: list[RollUp]
+    counted_elements: list[str]
+    missing_org_units: list[str]
+    requests: int = 0
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+def _combo_ids(combo: Any) -> frozenset[str]:
+    if not isinstance(combo, dict):
+        return frozenset()
+    return frozenset(
+        str(c["id"])
+        for c in combo.get("categoryOptionCombos") or []
+        if isinstance(c, dict) and c.get("id")
+    )
+
+
+def read_data_set(client: Client, uid: str) -> DataSetStructure:
+    """`GET /api/dataSets/{uid}` with the fields completeness needs (reference §3)."""
+    try:
+        body = client.get_json(f"dataSets/{uid}", params={"fields": DATA_SET_FIELDS})
+    except NotFound as exc:
+        raise AssessmentFailed(f"Data set {uid} does not exist on the instance.") from exc
+    if not isinstance(body, dict):
+        raise UnexpectedResponse(f"DHIS2 answered dataSets/{uid} without a data set object.")
+    elements: dict[str, frozenset[str]] = {}
+    names: dict[str, str] = {}
+    for dse in body.get("dataSetElements") or []:
+        if not isinstance(dse, dict):
+            continue
+        element = dse.get("dataElement") or {}
+        de_uid = element.get("id")
+        if not de_uid:
+            continue
+        override = _combo_ids(dse.get("categoryCombo"))
+        elements[de_uid] = override or _combo_ids(element.get("categoryCombo"))
+        names[de_uid] = str(element.get("name") or de_uid)
+    assigned = frozenset(
+        str(o["id"]) for o in body.get("organisationUnits") or [] if isinstance(o, dict)
+    )
+    return DataSetStructure(
+        uid=uid,
+        name=str(body.get("name") or uid),
+        period_type=str(body.get("periodType") or ""),
+        elements=elements,
+        element_names=names,
+        assigned=assigned,
+        attribute_combo=(body.get("categoryCombo") or {}).get("id"),
+    )
+
+
+def resolve_periods(client: Client, structure: DataSetStructure, spec: AssessmentSpec) -> list[str]:
+    """Explicit periods (checked against the data set's type), or the relative choice resolved
+    on the server's own date: DHIS2 resolves relative periods on its clock."""
+    if spec.periods:
+        ids: list[str] = []
+        wrong = []
+        for pid in dict.fromkeys(p.strip() for p in spec.periods if p.strip()):
+            try:
+                period = parse_period(pid)
+            except ValueError:
+                wrong.append(pid)
+                continue
+            if period.period_type != structure.period_type:
+                wrong.append(pid)
+            elif period.id not in ids:
+                ids.append(period.id)
+        if wrong:
+            raise AssessmentFailed(
+                f"These periods are not {structure.period_type} periods of data set "
+                f"{structure.name}: {', '.join(wrong)}."
+            )
+        return ids
+    get_period_type(structure.period_type)
+    server_date = str(client.system_info().get("serverDate") or "")[:10]
+    try:
+        today = date.fromisoformat(server_date)
+    except ValueError:
+        today = date.today()
+    choice = spec.relative_period or ""
+    return [
+        p.id
+        for p in relative_periods(structure.period_type, choice, today=today, n=spec.relative_count)
+    ]
+
+
+def read_registrations(
+    client: Client, *, data_set: str, periods: Sequence[str], org_units: Sequence[str]
+) -> dict[tuple[str, str], list[str]]:
+    """Completed registrations of these forms: (org unit, period) -> attribute option combos.
+    A registration with `completed: false` is not a completion."""
+    if not org_units or not periods:
+        return {}
+    params: list[tuple[str, str]] = [("dataSet", data_set)]
+    params.extend(("period", p) for p in periods)
+    params.extend(("orgUnit", ou) for ou in org_units)
+    body = client.get_json("completeDataSetRegistrations", params=params)  # type: ignore[arg-type]
+    found: dict[tuple[str, str], list[str]] = {}
+    items = body.get("completeDataSetRegistrations") if isinstance(body, dict) else None
+    wanted_ous, wanted_pes = set(org_units), set(periods)
+    for item in items or []:
+        if not isinstance(item, dict) or item.get("completed") is False:
+            continue
+        ou, pe = item.get("organisationUnit"), item.get("period")
+        if ou in wanted_ous and pe in wanted_pes:
+            found.setdefault((ou, pe), []).append(str(item.get("attributeOptionCombo") or ""))
+    return found
+
+
+# ---- running ------------------------------------------------------------------------------
+
+
+def _blocks(assessed: Sequence[str], per_request: int) -> list[OrgUnitBlock]:
+    parts = [tuple(assessed[i : i + per_request]) for i in range(0, len(assessed), per_request)]
+    return [OrgUnitBlock(part, False, len(part)) for part in parts]
+
+
+def _row(result: Compliance, unit: OrgUnit, registered: bool) -> AssessmentRow:
+    return AssessmentRow(
+        org_unit=unit.id,
+        org_unit_name=unit.name,
+        level=unit.level,
+        path=unit.path,
+        period=result.period,
+        present=list(result.present),
+        missing=list(result.missing),
+        compliance=result.compliance,
+        compliant=result.compliant,
+        no_data=result.no_data,
+        registered=registered,
+    )
+
+
+class _Registrations:
+    """Registrations per org unit block, read one block ahead on a single extra thread."""
+
+    def __init__(self, client: Client, data_set: str, periods: list[str]) -> None:
+        self.client, self.data_set, self.periods = client, data_set, periods
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhis2sync-cdsr")
+        self.futures: dict[int, Future[dict[tuple[str, str], list[str]]]] = {}
+
+    def prefetch(self, index: int, block: OrgUnitBlock) -> None:
+        if index not in self.futures:
+            self.futures[index] = self.pool.submit(
+                read_registrations,
+                self.client,
+                data_set=self.data_set,
+                periods=self.periods,
+                org_units=block.org_units,
+            )
+
+    def get(self, index: int) -> dict[tuple[str, str], list[str]]:
+        try:
+            return self.futures.pop(index).result()
+        except Dhis2Error as exc:
+            raise AssessmentFailed(f"Could not read completeness registrations: {exc}") from exc
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def assess_completeness(
+    client: Client,
+    spec: AssessmentSpec,
+    *,
+    sink: Sink,
+    progress: Progress | None = None,
+) -> AssessmentResult:
+    """Run one assessment (see the module docstring). Rows go to `sink` block by block; what
+    `sink` or `progress` raises (a cancellation) stops the run unchanged. Raises
+    `AssessmentFailed` with a readable message for configuration and DHIS2 problems."""
+    errors = validate_spec(spec)
+    if errors:
+        raise AssessmentFailed(" ".join(errors))
+    report = progress or (lambda percent, message: None)
+    report(0.0, "Reading the data set")
+    try:
+        structure = read_data_set(client, spec.data_set)
+        counted = list(structure.counted(spec.required_data_elements or None))
+        periods = resolve_periods(client, structure, spec)
+        report(2.0, "Reading the org unit hierarchy")
+        selection = walk_org_units(
+            client,
+            roots=spec.org_units,
+            include_descendants=spec.include_descendants,
+            level=spec.level,
+            assigned=structure.assigned,
+        )
+    except Dhis2Error as exc:  # before ValueError: UnexpectedResponse is both
+        raise AssessmentFailed(f"Could not read the metadata: {exc}") from exc
+    except ValueError as exc:  # unknown required elements, periods, level without descendants
+        raise AssessmentFailed(str(exc)) from exc
+    if not counted:
+        raise AssessmentFailed(f"Data set {structure.name} has no data elements to assess.")
+
+    summary = Summary()
+    rollups = RollUpAccumulator(selection.units)
+    result = AssessmentResult(
+        data_set=structure,
+        periods=periods,
+        summary=summary,
+        rollups=[],
+        counted_elements=counted,
+        missing_org_units=selection.missing_roots,
+    )
+    blocks = _blocks(selection.assessed, spec.per_request)
+    units = [
+        FetchUnit(block, period, index) for index, block in enumerate(blocks) for period in periods
+    ]
+    report(5.0, f"Assessing {len(selection.assessed)} org units for {len(periods)} period(s)")
+    for rows in _judged(client, spec, structure, selection, blocks, units, periods, report, result):
+        for row, judged in rows:
+            summary.add(row)
+            rollups.add(judged, registered=row.registered)
+        sink([row for row, _ in rows])
+    result.rollups = rollups.results()
+    report(100.0, "Assessment done")
+    return result
+
+
+def _judged(
+    client: Client,
+    spec: AssessmentSpec,
+    structure: DataSetStructure,
+    selection: Selection,
+    blocks: list[OrgUnitBlock],
+    units: list[FetchUnit],
+    periods: list[str],
+    report: Progress,
+    result: AssessmentResult,
+) -> Iterator[list[tuple[AssessmentRow, Compliance]]]:
+    """Rows per fetch unit, in plan order (block after block, each for every period)."""
+    registrations = _Registrations(client, structure.uid, periods)
+    current: dict[tuple[str, str], list[str]] = {}
+    current_index = -1
+
+    def params_for(unit: FetchUnit) -> list[tuple[str, str]]:
+        return fetch_params(
+            data_set=structure.uid,
+            unit=unit,
+            id_scheme="UID",
+            include_deleted=False,
+            last_updated=None,
+        )
+
+    try:
+        with Fetcher(client, units, params_for, max_concurrency=spec.max_concurrency) as fetcher:
+            for done, (unit, values) in enumerate(fetcher, 1):
+                result.requests += 1
+                if unit.index != current_index:
+                    registrations.prefetch(unit.index, unit.block)
+                    if unit.index + 1 < len(blocks):
+                        registrations.prefetch(unit.index + 1, blocks[unit.index + 1])
+                    current = registrations.get(unit.index)
+                    result.requests += 1
+                    current_index = unit.index
+                members = set(unit.block.org_units)
+                rows = []
+                for judged in compliance_by_form(
+                    structure,
+                    values,
+                    forms=[(ou, unit.period) for ou in unit.block.org_units],
+                    required=spec.required_data_elements or None,
+                    disaggregation=spec.disaggregation,
+                    threshold=spec.threshold,
+                ):
+                    if judged.org_unit not in members or judged.period != unit.period:
+                        continue  # DHIS2 answered more than asked: not ours to judge here
+                    registered = (judged.org_unit, judged.period) in current
+                    unit_info = selection.units[judged.org_unit]
+                    rows.append((_row(judged, unit_info, registered), judged))
+                yield rows
+                report(
+                    5.0 + 94.0 * done / max(1, len(units)),
+                    f"Assessed {done} of {len(units)} requests (period {unit.period})",
+                )
+    except FetchFailed as exc:
+        raise AssessmentFailed(str(exc)) from exc
+    finally:
+        registrations.close()

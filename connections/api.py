@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dhis2.periods import PeriodError
 from dhis2.uids import is_valid_uid
 
 from . import browse
@@ -133,7 +134,12 @@ class InstanceViewSet(viewsets.ModelViewSet):
         with client_for(self.get_object(), max_attempts=2) as client:
             ds = client.get_json(f"dataSets/{uid}", {"fields": "id,periodType"})
         period_type = ds.get("periodType", "")
-        periods = browse.recent_periods(period_type, count=count, today=timezone.localdate())
+        try:
+            periods = browse.recent_periods(period_type, count=count, today=timezone.localdate())
+        except PeriodError as exc:
+            # The data set's own type has no period ids (TwoYearly) or is unknown: the request
+            # was fine, the data set cannot be used here. Say so instead of a 500.
+            return Response({"uid": [str(exc)]}, status=400)
         return Response({"periodType": period_type, "periods": periods})
 
     @extend_schema(
@@ -157,6 +163,16 @@ class InstanceViewSet(viewsets.ModelViewSet):
         with client_for(self.get_object(), max_attempts=2) as client:
             items = browse.list_org_units(
                 client, search=params.get("search", ""), parent=parent, level=level
+            )
+        return Response(items)
+
+    @extend_schema(parameters=[OpenApiParameter("search", str)], responses=dict)
+    @action(detail=True, methods=["get"], url_path="event-programs")
+    def event_programs(self, request: Request, pk: str | None = None) -> Response:
+        """Event programs (without registration) and their stages, for event transfers."""
+        with client_for(self.get_object(), max_attempts=2) as client:
+            items = browse.list_event_programs(
+                client, search=request.query_params.get("search", "")
             )
         return Response(items)
 

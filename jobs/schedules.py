@@ -43,6 +43,8 @@ from functools import lru_cache, partial
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
+from cron_descriptor import ExpressionDescriptor, FormatError, MissingFieldError
+from cron_descriptor import Options as CronDescriptorOptions
 from croniter import CroniterBadDateError, CroniterError, croniter
 from django.apps import apps
 from django.conf import settings
@@ -309,173 +311,75 @@ def next_runs(
     return found
 
 
-_DAY_NAMES = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
-_MONTH_NAMES = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-]  # fmt: skip
-_DOW_ALIASES = {name[:3].lower(): i for i, name in enumerate(_DAY_NAMES)}
-_MONTH_ALIASES = {name[:3].lower(): i for i, name in enumerate(_MONTH_NAMES, start=1)}
+#: cron-descriptor settings: 24-hour times and English, whatever the server's locale is.
+_DESCRIBE_OPTIONS = CronDescriptorOptions()
+_DESCRIBE_OPTIONS.use_24hour_time_format = True
+_DESCRIBE_OPTIONS.locale_code = "en_US"
+_DESCRIBE_OPTIONS.verbose = False
 
 
-def _num(token: str, aliases: dict[str, int]) -> int:
-    token = token.lower()
-    return aliases[token] if token in aliases else int(token)
+def _days_are_ored(cron: str) -> bool:
+    """True when a run happens on a matching day of the month *or* a matching day of the week.
+
+    That is cron's rule when both day fields are restricted, and it is the rule of croniter,
+    which computes our run times (its `day_or`): asked in croniter's own terms so the sentence
+    can never disagree with the next runs shown beside it (`*/2`, `1-31` and `L` count as
+    restricted; `?` and `*` do not).
+    """
+    expanded = croniter(cron).expanded
+    return expanded[2][0] != "*" and expanded[4][0] != "*"
 
 
-def _expand(
-    field: str, lo: int, hi: int, aliases: dict[str, int] | None = None
-) -> list[int] | None:
-    """The values of a plain field (numbers, names, ranges, steps, lists), or None for anything
-    the describer does not spell out (L, W, #, ?, *)."""
-    aliases = aliases or {}
-    values: set[int] = set()
-    try:
-        for part in field.split(","):
-            base, _, step_text = part.partition("/")
-            step = int(step_text) if step_text else 1
-            if base == "*":
-                start, end = lo, hi
-            elif "-" in base:
-                a, b = base.split("-", 1)
-                start, end = _num(a, aliases), _num(b, aliases)
-            else:
-                start = _num(base, aliases)
-                end = hi if step_text else start
-            if step < 1 or start > end:
-                return None
-            values.update(range(start, end + 1, step))
-    except (ValueError, KeyError):
-        return None
-    return sorted(values)
+def _or_weekdays(descriptor_text: str) -> str:
+    """ ", only on Monday" / ", Monday through Friday" -> "or on Monday" / "or on Monday through
+    Friday": cron-descriptor says "or" only for single days and lists, not ranges or '#'."""
+    text = descriptor_text.removeprefix(", ").removeprefix("only ")
+    if not text.startswith(("on ", "every ")):
+        text = f"on {text}"
+    return f"or {text}"
 
 
-def _join(items: list[str], word: str = "and") -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _step(field: str) -> int | None:
-    match = re.fullmatch(r"(?:\*|0)/(\d+)", field)
-    return int(match.group(1)) if match else None
-
-
-def _describe_time(minute: str, hour: str) -> tuple[Literal["at", "freq"], str]:
-    """("at", "02:00 and 14:00") for fixed times, ("freq", "every 15 minutes") otherwise."""
-    minutes, hours = _expand(minute, 0, 59), _expand(hour, 0, 23)
-    step = 1 if minute == "*" else _step(minute)
-    every = "every minute" if step == 1 else f"every {step} minutes"
-    hour_range = hours if re.fullmatch(r"\d+-\d+", hour) else None
-    if step and hour == "*":
-        return "freq", every
-    if step and hour_range:
-        return "freq", f"{every} from {hours[0]:02d}:00 to {hours[-1]:02d}:59"
-    if minutes and len(minutes) <= 4:
-        marks = _join([f":{m:02d}" for m in minutes])
-        if hour == "*":
-            return "freq", f"every hour at {marks}"
-        if (n := _step(hour)) and n > 1:
-            return "freq", f"every {n} hours at {marks}"
-        if hours and len(hours) * len(minutes) <= 6:
-            return "at", _join([f"{h:02d}:{m:02d}" for h in hours for m in minutes])
-        if hour_range:
-            first = f"{hours[0]:02d}:{minutes[0]:02d}"
-            last = f"{hours[-1]:02d}:{minutes[-1]:02d}"
-            return "freq", f"every hour at {marks} from {first} to {last}"
-    return "freq", f"when the minute is {minute} and the hour is {hour}"
-
-
-def _weekday_phrases(dow: str) -> tuple[str, str] | None:
-    """("every Monday", "on Mondays") and the like, or None to fall back."""
-    nth = re.fullmatch(r"(\w+)#([1-5])", dow)
-    if nth:
-        day = _expand(nth.group(1), 0, 7, _DOW_ALIASES)
-        if not day or len(day) != 1:
-            return None
-        text = f"the {_ordinal(int(nth.group(2)))} {_DAY_NAMES[day[0] % 7]} of the month"
-        return f"on {text}", f"on {text}"
-    days = _expand(dow, 0, 7, _DOW_ALIASES)
-    if not days:
-        return None
-    days = sorted({d % 7 for d in days})
-    if days == [1, 2, 3, 4, 5]:
-        return "every weekday (Monday to Friday)", "on weekdays"
-    if days == [0, 6]:
-        return "every Saturday and Sunday", "on Saturdays and Sundays"
-    if days == list(range(7)):
-        return "every day", ""
-    names = [_DAY_NAMES[d] for d in days]
-    return f"every {_join(names)}", f"on {_join([n + 's' for n in names])}"
-
-
-def _month_day_phrase(dom: str) -> str | None:
-    """ "the 1st", "the last day", "the 1st and 15th", "days 1 to 7", or None to fall back."""
-    if dom.upper() == "L":
-        return "the last day"
-    days = _expand(dom, 1, 31)
-    if not days:
-        return None
-    if "-" in dom and "," not in dom and "/" not in dom:
-        return f"days {days[0]} to {days[-1]}"
-    if len(days) <= 4:
-        return f"the {_join([_ordinal(d) for d in days])}"
-    return None
-
-
-def _describe_days(dom: str, month: str, dow: str) -> tuple[str, str] | None:
-    """(leading, qualifier): ("every Monday", "on Mondays"); ("every day", "") when
-    unrestricted; None when the fields need the generic fallback."""
-    any_dom, any_dow = dom in ("*", "?"), dow in ("*", "?")
-    months = None if month == "*" else _expand(month, 1, 12, _MONTH_ALIASES)
-    if month != "*" and not months:
-        return None
-    month_names = _join([_MONTH_NAMES[m - 1] for m in months]) if months else ""
-    in_months = f" in {month_names}" if months else ""
-    of_months = month_names if months else "every month"
-    if any_dom and any_dow:
-        return (f"every day{in_months}", in_months.strip())
-    weekday = None if any_dow else _weekday_phrases(dow)
-    monthday = None if any_dom else _month_day_phrase(dom)
-    if (not any_dow and weekday is None) or (not any_dom and monthday is None):
-        return None
-    if any_dom and weekday:
-        return f"{weekday[0]}{in_months}", f"{weekday[1]}{in_months}".strip()
-    assert monthday is not None
-    if months and len(months) == 1 and re.fullmatch(r"\d+", dom):
-        on_date = f"on {int(dom)} {month_names}"
-        lead = f"every year {on_date}"
-    else:
-        on_date = f"on {monthday} of {of_months}"
-        lead = on_date
-    if weekday:  # cron runs when either day field matches
-        return f"{lead} and {weekday[0]}", f"{on_date} and {weekday[1]}"
-    return lead, on_date
+def _describe_with_library(fields: list[str]) -> str:
+    minute, hour, dom, month, dow = fields
+    cron = " ".join(fields)
+    descriptor = ExpressionDescriptor(cron, _DESCRIBE_OPTIONS)
+    if not _days_are_ored(cron):
+        return descriptor.get_description()
+    if "#" in dow or "W" in dom.upper():
+        # croniter neither ORs nor ANDs these ("1W" with a weekday ignores the weekday; "#"
+        # with a day of month ignores or intersects it): no sentence would be true of both.
+        return (
+            f'{descriptor.get_time_of_day_description()}, when day of month "{dom}" meets day '
+            f'of week "{dow}", which cron programs read differently: check the next runs'
+        )
+    # Both day fields restricted: say "or" for every form of the day-of-week field, and put the
+    # month first, since it limits both kinds of day ("in January, on day 1 or on Monday").
+    weekdays = ExpressionDescriptor(
+        " ".join([minute, hour, "*", month, dow]), _DESCRIBE_OPTIONS
+    ).get_day_of_week_description()
+    text = (
+        f"{descriptor.get_time_of_day_description()}{descriptor.get_month_description()}"
+        f"{descriptor.get_day_of_month_description()}, {_or_weekdays(weekdays)}"
+    )
+    return descriptor.transform_verbosity(text, use_verbose_format=False)
 
 
 def describe_cron(cron: str) -> str:
-    """A sentence for a valid 5-field expression: "every day at 02:00", "every 15 minutes on
-    weekdays", "on the last day of every month at 23:30"; unusual fields are spelled out."""
+    """The expression in words, by cron-descriptor: "at 02:00", "every 15 minutes, Monday
+    through Friday", "at 02:00, between day 1 and 7 of the month, or on Monday".
+
+    A maintained library rather than our own describer, with one correction: when both day
+    fields are restricted cron runs on either (OR), and the sentence says so in every case.
+    Lower-case first, as it is also used inside sentences (pages capitalise it).
+    """
     fields = cron.split()
     if len(fields) != 5:
         return f'cron "{cron}"'  # not valid (stored before validation existed): say it as is
-    minute, hour, dom, month, dow = fields
-    kind, time_text = _describe_time(minute, hour)
-    days = _describe_days(dom, month, dow)
-    if days is None:
-        parts = [f"day of month {dom}" if dom not in ("*", "?") else ""]
-        parts.append(f"month {month}" if month != "*" else "")
-        parts.append(f"day of week {dow}" if dow not in ("*", "?") else "")
-        restriction = ", ".join(p for p in parts if p)
-        when = f"at {time_text}" if kind == "at" else time_text
-        return f"{when}, when {restriction}"
-    leading, qualifier = days
-    if kind == "at":
-        return f"{leading} at {time_text}"
-    return f"{time_text} {qualifier}".strip()
+    try:
+        text = _describe_with_library(fields)
+    except (FormatError, MissingFieldError, CroniterError, ValueError, IndexError, KeyError):
+        return f'cron "{cron}"'
+    return text[:1].lower() + text[1:]
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -36,6 +39,31 @@ class MappingSerializer(serializers.ModelSerializer):
             "target_data_element",
             "target_category_option_combo",
         ]
+
+    def to_internal_value(self, data: Any) -> dict:
+        """A row is always a whole row, also inside a PATCH of its transfer.
+
+        DRF makes every nested field optional when the *root* serializer is partial
+        (`Field.validate_empty_values` reads `self.root.partial`), so a PATCHed row without
+        `source_data_element` would pass validation and reach code that indexes it. Rows replace
+        the stored ones, so a row missing a required field is an error for that row here.
+        """
+        missing: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            missing = {
+                name: [str(field.error_messages["required"])]
+                for name, field in self.fields.items()
+                if field.required and not field.read_only and name not in data
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if missing and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**missing, **exc.detail}) from exc
+            raise
+        if missing:
+            raise serializers.ValidationError(missing)
+        return value
 
     def to_representation(self, instance: TransferMapping) -> dict:
         data = super().to_representation(instance)

@@ -175,51 +175,109 @@ def test_starting_inside_the_repeated_hour_moves_forward() -> None:
 # --- description -----------------------------------------------------------------------------
 
 
+# The sentences are cron-descriptor's (checked by hand against cron(5) for each row); ours
+# is only the OR between the two day fields, which the library says for some forms only.
 @pytest.mark.parametrize(
     ("cron", "sentence"),
     [
         ("* * * * *", "every minute"),
         ("*/15 * * * *", "every 15 minutes"),
-        ("*/15 * * * 1-5", "every 15 minutes on weekdays"),
-        ("5 * * * *", "every hour at :05"),
-        ("0,30 * * * *", "every hour at :00 and :30"),
-        ("0 */6 * * *", "every 6 hours at :00"),
-        ("0 2 * * *", "every day at 02:00"),
-        ("30 18 * * *", "every day at 18:30"),
-        ("0 2,14 * * *", "every day at 02:00 and 14:00"),
-        ("0 6 * * 1-5", "every weekday (Monday to Friday) at 06:00"),
-        ("0 6 * * mon-fri", "every weekday (Monday to Friday) at 06:00"),
-        ("0 10 * * sat,sun", "every Saturday and Sunday at 10:00"),
-        ("0 2 * * 1", "every Monday at 02:00"),
-        ("0 2 * * 0", "every Sunday at 02:00"),
-        ("0 2 * * 7", "every Sunday at 02:00"),
-        ("30 8 * * mon,wed,fri", "every Monday, Wednesday and Friday at 08:30"),
-        ("0 2 1 * *", "on the 1st of every month at 02:00"),
-        ("0 2 1,15 * *", "on the 1st and 15th of every month at 02:00"),
-        ("30 23 L * *", "on the last day of every month at 23:30"),
-        ("0 3 * jan,jul *", "every day in January and July at 03:00"),
-        ("15 4 1 1,4,7,10 *", "on the 1st of January, April, July and October at 04:15"),
-        ("0 12 15 6 *", "every year on 15 June at 12:00"),
-        ("0 9 * * MON#1", "on the 1st Monday of the month at 09:00"),
-        ("0 9-17 * * *", "every hour at :00 from 09:00 to 17:00"),
-        ("*/5 9-17 * * 1-5", "every 5 minutes from 09:00 to 17:59 on weekdays"),
-        ("0 2 1-7 * 1", "on days 1 to 7 of every month and every Monday at 02:00"),
+        ("*/15 * * * 1-5", "every 15 minutes, Monday through Friday"),
+        ("5 * * * *", "at 5 minutes past the hour"),
+        ("0,30 * * * *", "at 0 and 30 minutes past the hour"),
+        ("0 */6 * * *", "every 6 hours"),
+        ("0 2 * * *", "at 02:00"),
+        ("30 18 * * *", "at 18:30"),
+        ("0 2,14 * * *", "at 02:00 and 14:00"),
+        ("0 6 * * 1-5", "at 06:00, Monday through Friday"),
+        ("0 6 * * mon-fri", "at 06:00, Monday through Friday"),
+        ("0 10 * * sat,sun", "at 10:00, only on Saturday and Sunday"),
+        ("0 2 * * 1", "at 02:00, only on Monday"),
+        ("0 2 * * 0", "at 02:00, only on Sunday"),
+        ("0 2 * * 7", "at 02:00, only on Sunday"),
+        ("30 8 * * mon,wed,fri", "at 08:30, only on Monday, Wednesday, and Friday"),
+        ("0 2 1 * *", "at 02:00, on day 1 of the month"),
+        ("0 2 1,15 * *", "at 02:00, on day 1 and 15 of the month"),
+        ("30 23 L * *", "at 23:30, on the last day of the month"),
+        ("0 3 * jan,jul *", "at 03:00, only in January and July"),
+        (
+            "15 4 1 1,4,7,10 *",
+            "at 04:15, on day 1 of the month, only in January, April, July, and October",
+        ),
+        ("0 12 15 6 *", "at 12:00, on day 15 of the month, only in June"),
+        ("0 9 * * MON#1", "at 09:00, on the first Monday of the month"),
+        ("0 9-17 * * *", "at 0 minutes past the hour, between 09:00 and 17:59"),
+        ("*/5 9-17 * * 1-5", "every 5 minutes, between 09:00 and 17:59, Monday through Friday"),
+        ("0 2 ? * ?", "at 02:00"),
     ],
 )
 def test_description(cron: str, sentence: str) -> None:
     assert describe_cron(cron) == sentence
 
 
-def test_unusual_expressions_fall_back_to_a_readable_sentence() -> None:
-    assert describe_cron("0 2 1W * *") == "at 02:00, when day of month 1W"
-    assert describe_cron("7-9 1-3,5 * * *") == "when the minute is 7-9 and the hour is 1-3,5"
+@pytest.mark.parametrize(
+    ("cron", "sentence"),
+    [
+        # Issue 8.4: this said "on days 1 to 7 of every month and every Monday at 02:00".
+        ("0 2 1-7 * 1", "at 02:00, between day 1 and 7 of the month, or on Monday"),
+        # cron-descriptor alone says "..., Monday through Friday" here: it reads as "and".
+        ("0 2 1-7 * 1-5", "at 02:00, between day 1 and 7 of the month, or on Monday through Friday"),
+        ("0 2 L * mon-fri", "at 02:00, on the last day of the month, or on Monday through Friday"),
+        ("0 2 1 * */2", "at 02:00, on day 1 of the month, or every 2 days of the week"),
+        ("0 2 */2 * 1", "at 02:00, every 2 days, or on Monday"),  # croniter ORs "*/2" too
+        ("0 2 1,15 * sat,sun", "at 02:00, on day 1 and 15 of the month, or on Saturday and Sunday"),
+        (
+            "0 2 1-7 jan,jul 1",
+            "at 02:00, only in January and July, between day 1 and 7 of the month, or on Monday",
+        ),
+    ],
+)  # fmt: skip
+def test_both_day_fields_restricted_are_described_as_or(cron: str, sentence: str) -> None:
+    assert describe_cron(cron) == sentence
+
+
+def test_the_or_sentence_matches_the_runs_croniter_computes() -> None:
+    """June 2025 starts on a Sunday: days 1-7 are every weekday once, then only Mondays."""
+    runs = next_runs("0 2 1-7 * 1", "UTC", after=datetime(2025, 5, 31, 12, tzinfo=UTC), count=11)
+    assert [t.day for t in runs] == [1, 2, 3, 4, 5, 6, 7, 9, 16, 23, 30]
+    assert describe_cron("0 2 1-7 * 1").endswith("of the month, or on Monday")
+
+
+@pytest.mark.parametrize(
+    ("cron", "runs_on"),
+    [
+        ("0 2 1W * 1", ["Mon 01", "Thu 01", "Fri 01"]),  # the weekday field is ignored
+        ("0 2 1 * 6#1", ["Sat 06", "Sat 03", "Sat 02"]),  # the day of month is ignored
+    ],
+)
+def test_w_and_hash_with_both_day_fields_are_not_described_as_or_or_and(
+    cron: str, runs_on: list[str]
+) -> None:
+    """croniter neither ORs nor ANDs these; the sentence sends the reader to the next runs."""
+    runs = next_runs(cron, "UTC", after=datetime(2024, 1, 1, tzinfo=UTC), count=3)
+    assert [t.strftime("%a %d") for t in runs] == runs_on
+    sentence = describe_cron(cron)
+    assert sentence.startswith("at 02:00, when day of month")
+    assert sentence.endswith("check the next runs")
+
+
+def test_unusual_expressions_still_read_as_sentences() -> None:
+    assert describe_cron("0 2 1W * *") == "at 02:00, on the first weekday of the month"
+    assert describe_cron("7-9 1-3,5 * * *") == (
+        "minutes 7 through 9 past the hour, at 01:00 through 03:59 and 05:00"
+    )
+
+
+def test_invalid_stored_expressions_are_quoted_as_they_are() -> None:
+    assert describe_cron("0 2 * * * *") == 'cron "0 2 * * * *"'
+    assert describe_cron("0 2 x * *") == 'cron "0 2 x * *"'
 
 
 def test_preview_bundles_description_and_next_runs(settings) -> None:
     settings.TIME_ZONE = "Europe/Berlin"
     result = preview("0 2 * * *", None, after=local(2025, 6, 1, 12))
     assert result.timezone == "Europe/Berlin"
-    assert result.description == "every day at 02:00"
+    assert result.description == "at 02:00"
     assert wall(result.next_runs)[:2] == ["2025-06-02 02:00+02:00", "2025-06-03 02:00+02:00"]
     assert len(result.next_runs) == 5
 

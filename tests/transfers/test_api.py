@@ -252,3 +252,95 @@ def test_picker_dhis2_failure_is_502_with_message(bob: User, source_instance) ->
     resp = api_as(bob).get(f"/api/v1/instances/{source_instance.pk}/data-sets/")
     assert resp.status_code == 502
     assert "permission" in resp.json()["detail"].lower()
+
+
+# --- Issue 8.3: a PATCH is partial for the transfer, never for a mapping row ----------------
+
+
+def row_errors(resp, n: int) -> dict:
+    """The field errors DRF reports for mapping row `n` (0-based), whatever container it uses."""
+    errors = resp.json()["mappings"]
+    return errors[str(n)] if isinstance(errors, dict) else errors[n]
+
+
+STORED = [("fbfJHSPpUQD", "", "cYeuwXTCPkU", "")]  # the `transfer` fixture's one row
+
+
+def stored_rows(transfer: Transfer) -> list[tuple[str, str, str, str]]:
+    return list(
+        transfer.mappings.values_list(
+            "source_data_element", "source_category_option_combo",
+            "target_data_element", "target_category_option_combo",
+        )
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("row", "missing"),
+    [
+        # The body the generated run found (a 500 with KeyError before the fix).
+        (
+            {"source_category_option_combo": "", "target_data_element": "0",
+             "target_category_option_combo": ""},
+            {"source_data_element"},
+        ),
+        ({"source_data_element": "s46m5MS0hxu"}, {"target_data_element"}),
+        ({"source_category_option_combo": "pq2XI5kz2BY"}, {"source_data_element", "target_data_element"}),
+        ({}, {"source_data_element", "target_data_element"}),
+    ],
+)  # fmt: skip
+def test_patch_with_incomplete_mapping_row_is_400_for_that_row(
+    alice: User, transfer: Transfer, row: dict, missing: set[str]
+) -> None:
+    complete = {"source_data_element": "s46m5MS0hxu", "target_data_element": "x3Do5e7g4Qo"}
+    resp = api_as(alice).patch(
+        f"/api/v1/transfers/{transfer.pk}/", {"mappings": [complete, row]}, format="json"
+    )
+    assert resp.status_code == 400, resp.content
+    assert row_errors(resp, 1) == {name: ["This field is required."] for name in missing}
+    assert stored_rows(transfer) == STORED
+
+
+def test_patch_row_reports_missing_and_invalid_fields_together(
+    alice: User, transfer: Transfer
+) -> None:
+    row = {"target_data_element": "x" * 51, "target_category_option_combo": 7.5}
+    resp = api_as(alice).patch(
+        f"/api/v1/transfers/{transfer.pk}/", {"mappings": [row]}, format="json"
+    )
+    assert resp.status_code == 400, resp.content
+    errors = row_errors(resp, 0)
+    assert errors["source_data_element"] == ["This field is required."]
+    assert errors["target_data_element"] == ["Ensure this field has no more than 50 characters."]
+    assert set(errors) == {"source_data_element", "target_data_element"}  # 7.5 becomes "7.5"
+    assert stored_rows(transfer) == STORED
+
+
+def test_patch_without_mappings_keeps_the_rows(alice: User, transfer: Transfer) -> None:
+    resp = api_as(alice).patch(
+        f"/api/v1/transfers/{transfer.pk}/", {"name": "Renamed"}, format="json"
+    )
+    assert resp.status_code == 200, resp.content
+    assert stored_rows(transfer) == STORED
+
+
+def test_post_with_incomplete_mapping_row_is_400(alice: User, profile: ConnectionProfile) -> None:
+    resp = api_as(alice).post(
+        "/api/v1/transfers/",
+        body(profile, mappings=[{"target_data_element": "x3Do5e7g4Qo"}]),
+        format="json",
+    )
+    assert resp.status_code == 400, resp.content
+    assert row_errors(resp, 0) == {"source_data_element": ["This field is required."]}
+    assert not Transfer.objects.filter(name="Quarterly EPI").exists()
+
+
+@respx.mock
+def test_periods_of_a_data_set_with_unusable_period_type_is_400(bob: User, source_instance) -> None:
+    """DHIS2 has a TwoYearly period type but no period ids for it: a 400 that says so."""
+    respx.get("https://source.example.org/dhis/api/dataSets/BfMAe6Itzgt").respond(
+        200, json={"id": "BfMAe6Itzgt", "periodType": "TwoYearly"}
+    )
+    resp = api_as(bob).get(f"/api/v1/instances/{source_instance.pk}/data-sets/BfMAe6Itzgt/periods/")
+    assert resp.status_code == 400, resp.content
+    assert "TwoYearly" in resp.json()["uid"][0]

@@ -2,17 +2,48 @@
 
 Events are stored in the new tracker vocabulary (``occurredAt``, ``scheduledAt``, ``createdAt``,
 ``updatedAt``, ``completedAt``) and rendered in either dialect.
+
+DHIS2 keeps event dates as timestamps: a date sent as ``"2026-11-30"`` reads back as
+``"2026-11-30T00:00:00.000"`` (server time, no offset) from both APIs, as ``occurredAt`` /
+``scheduledAt`` / ``completedAt`` (``tracker-events-get-pager.docs-2.41.json``) and as
+``eventDate`` / ``dueDate`` / ``completedDate`` (``events-legacy-get-pager.android-fixture.json``).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 from simulator.state import State
 
+EVENT_DATE_FIELDS = ("occurredAt", "scheduledAt", "completedAt")
+
+
+def event_timestamp(value: Any) -> Any:
+    """A sent event date as DHIS2 stores and returns it: ``yyyy-MM-ddTHH:mm:ss.SSS`` in server
+    time (UTC here); an offset is converted. Anything unparsable is returned unchanged."""
+    if not isinstance(value, str) or not value.strip():
+        return value
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    elif len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit() and "T" in text:
+        text = f"{text[:-2]}:{text[-2:]}"  # +0000 -> +00:00
+    try:
+        parsed = datetime.fromisoformat(text) if "T" in text else None
+        if parsed is None:
+            day = date.fromisoformat(text)
+            parsed = datetime(day.year, day.month, day.day)
+    except ValueError:
+        return value
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{parsed.microsecond // 1000:03d}"
+
 
 def legacy_view(e: dict[str, Any]) -> dict[str, Any]:
     """``/api/events`` JSON (``events-legacy-get-pager.android-fixture.json``)."""
+    e = {**e, **{k: event_timestamp(e.get(k)) for k in EVENT_DATE_FIELDS}}
     out: dict[str, Any] = {
         "event": e["event"],
         "program": e["program"],
@@ -48,6 +79,7 @@ def legacy_view(e: dict[str, Any]) -> dict[str, Any]:
 
 def tracker_view(e: dict[str, Any]) -> dict[str, Any]:
     """``/api/tracker/events`` JSON (``tracker-events-get-pager.docs-2.41.json``)."""
+    e = {**e, **{k: event_timestamp(e.get(k)) for k in EVENT_DATE_FIELDS}}
     out: dict[str, Any] = {
         "event": e["event"],
         "status": e["status"],

@@ -95,6 +95,9 @@ class Projector:
             return obj[name]
         if kind is None:
             return None
+        defaults = KINDS[kind].defaults
+        if name in defaults:
+            return defaults[name]
         st = self.state
         if name == "displayName":
             return obj.get("name")
@@ -117,6 +120,13 @@ class Projector:
                 return [{"id": u} for u in st.derived.ou_datasets.get(obj["id"], [])]
             if name == "programs":
                 return [{"id": u} for u in st.derived.ou_programs.get(obj["id"], [])]
+            if name == "leaf":
+                return not st.derived.children.get(obj["id"])
+        if kind == "dataElements" and name == "optionSetValue":
+            return obj.get("optionSet") is not None
+        if kind == "programs" and name in ("registration", "withoutRegistration"):
+            with_registration = obj.get("programType") == "WITH_REGISTRATION"
+            return with_registration if name == "registration" else not with_registration
         if kind == "dataElements" and name == "dataSetElements":
             return list(st.derived.de_dataset_elements.get(obj["id"], []))
         if kind == "categoryCombos" and name == "isDefault":
@@ -138,10 +148,10 @@ class Projector:
 
     def all_props(self, kind: str | None, obj: dict[str, Any], owner_only: bool) -> list[str]:
         names = list(obj.keys())
-        if kind is not None and not owner_only:
-            for c in KINDS[kind].computed:
-                if c not in obj:
-                    names.append(c)
+        if kind is not None:
+            names += [d for d in KINDS[kind].defaults if d not in obj]
+            if not owner_only:
+                names += [c for c in KINDS[kind].computed if c not in obj]
         return names
 
     # --- rendering ------------------------------------------------------------------

@@ -5,11 +5,22 @@ Property roles follow DHIS2's schema descriptors (``/api/schemas``): *owner* pro
 persisted on the object and are what ``fields=:owner`` returns and what a metadata import
 accepts; *computed* properties (``displayName``, ``children``, ``ancestors``...) are derived on
 read.
+
+*defaults* are owner properties DHIS2 always writes, even for an object imported without them:
+primitive Java fields (``boolean``/``int``, never null) and fields with an initialiser
+(``Boolean autoGenerateEvent = true``). They come from the classes' ``@JsonProperty`` getters
+and field declarations at tags 2.36.0 to 2.42.0 (``core@<tag>:dhis-2/dhis-api/src/main/java/
+org/hisp/dhis/``: ``dataset/DataSet.java``, ``program/ProgramStage.java``,
+``program/Program.java``, ``dataelement/DataElement.java``, ``category/CategoryOptionCombo.java``,
+``category/CategoryCombo.java``), the same in every one of those versions for the properties
+listed. ``featureType`` has no initialiser; ``NONE`` is what the 2.31 migration
+(``V2_31_1__Migrations_for_release_v31.sql``) wrote where it was missing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -21,6 +32,7 @@ class Kind:
     unique: tuple[str, ...] = ("code",)
     # reference properties: name -> (target plural, is_collection)
     references: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
 
     @property
     def simple_name(self) -> str:
@@ -29,6 +41,57 @@ class Kind:
 
 _IDENTIFIABLE_COMPUTED = ("displayName", "href")
 _NAMEABLE_COMPUTED = ("displayName", "displayShortName", "displayDescription", "href")
+
+_DATA_SET_DEFAULTS: dict[str, Any] = {
+    "mobile": False,
+    "version": 0,
+    "expiryDays": 0,
+    "timelyDays": 0,
+    "notifyCompletingUser": False,
+    "openFuturePeriods": 0,
+    "openPeriodsAfterCoEndDate": 0,
+    "fieldCombinationRequired": False,
+    "validCompleteOnly": False,
+    "noValueRequiresComment": False,
+    "skipOffline": False,
+    "dataElementDecoration": False,
+    "renderAsTabs": False,
+    "renderHorizontally": False,
+    "compulsoryFieldsCompleteOnly": False,
+}
+_PROGRAM_STAGE_DEFAULTS: dict[str, Any] = {
+    "repeatable": False,
+    "minDaysFromStart": 0,
+    "autoGenerateEvent": True,
+    "validationStrategy": "ON_COMPLETE",
+    "displayGenerateEventBox": True,
+    "blockEntryForm": False,
+    "preGenerateUID": False,
+    "remindCompleted": False,
+    "generatedByEnrollmentDate": False,
+    "allowGenerateNextVisit": False,
+    "openAfterEnrollment": False,
+    "hideDueDate": False,
+    "enableUserAssignment": False,
+    "featureType": "NONE",
+}
+_PROGRAM_DEFAULTS: dict[str, Any] = {
+    "version": 0,
+    "displayIncidentDate": True,
+    "ignoreOverdueEvents": False,
+    "onlyEnrollOnce": False,
+    "selectEnrollmentDatesInFuture": False,
+    "selectIncidentDatesInFuture": False,
+    "skipOffline": False,
+    "displayFrontPageList": False,
+    "useFirstStageDuringRegistration": False,
+    "expiryDays": 0,
+    "completeEventsExpiryDays": 0,
+    "minAttributesRequiredToSearch": 1,
+    "maxTeiCountToReturn": 0,
+    "accessLevel": "OPEN",
+    "featureType": "NONE",
+}
 
 KINDS: dict[str, Kind] = {
     k.plural: k
@@ -43,6 +106,7 @@ KINDS: dict[str, Kind] = {
                 "dataSets",
                 "programs",
                 "dimensionItem",
+                "leaf",
             ),
             required=("name", "shortName", "openingDate"),
             unique=("code",),
@@ -79,6 +143,7 @@ KINDS: dict[str, Kind] = {
                 "categories": ("categories", True),
                 "categoryOptionCombos": ("categoryOptionCombos", True),
             },
+            defaults={"skipTotal": False},
         ),
         Kind(
             "categoryOptionCombos",
@@ -90,14 +155,22 @@ KINDS: dict[str, Kind] = {
                 "categoryCombo": ("categoryCombos", False),
                 "categoryOptions": ("categoryOptions", True),
             },
+            defaults={"ignoreApproval": False},
         ),
         Kind(
             "dataElements",
             "org.hisp.dhis.dataelement.DataElement",
-            computed=(*_NAMEABLE_COMPUTED, "displayFormName", "dataSetElements", "dimensionItem"),
+            computed=(
+                *_NAMEABLE_COMPUTED,
+                "displayFormName",
+                "dataSetElements",
+                "dimensionItem",
+                "optionSetValue",
+            ),
             required=("name", "shortName", "valueType", "aggregationType", "domainType"),
             unique=("code", "name", "shortName"),
             references={"categoryCombo": ("categoryCombos", False)},
+            defaults={"zeroIsSignificant": False},
         ),
         Kind(
             "dataElementGroups",
@@ -117,11 +190,12 @@ KINDS: dict[str, Kind] = {
                 "categoryCombo": ("categoryCombos", False),
                 "organisationUnits": ("organisationUnits", True),
             },
+            defaults=_DATA_SET_DEFAULTS,
         ),
         Kind(
             "programs",
             "org.hisp.dhis.program.Program",
-            computed=_NAMEABLE_COMPUTED,
+            computed=(*_NAMEABLE_COMPUTED, "registration", "withoutRegistration"),
             required=("name", "shortName", "programType"),
             unique=("code", "name", "shortName"),
             references={
@@ -129,6 +203,7 @@ KINDS: dict[str, Kind] = {
                 "organisationUnits": ("organisationUnits", True),
                 "programStages": ("programStages", True),
             },
+            defaults=_PROGRAM_DEFAULTS,
         ),
         Kind(
             "programStages",
@@ -137,6 +212,7 @@ KINDS: dict[str, Kind] = {
             required=("name",),
             unique=("code",),
             references={"program": ("programs", False)},
+            defaults=_PROGRAM_STAGE_DEFAULTS,
         ),
     ]
 }

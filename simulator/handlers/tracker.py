@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from simulator.events import legacy_view, select_events, tracker_view
+from simulator.events import event_timestamp, legacy_view, select_events, tracker_view
 from simulator.handlers.common import Ctx, conflict, parse_strategy, response_type
 from simulator.handlers.metadata import build_pager
 from simulator.http import SimResponse, error_response, json_response, web_message
-from simulator.state import fmt_metadata_ts, now_utc
+from simulator.state import fmt_metadata_ts
 from simulator.valuetypes import check, normalise_boolean
 
 TRACKER_TYPES = ("TRACKED_ENTITY", "ENROLLMENT", "RELATIONSHIP", "EVENT")
@@ -112,7 +112,7 @@ def write_event(ctx: Ctx, ev: dict[str, Any], strategy: str) -> str:
     """Store (create/update/soft-delete) a validated event; returns the action."""
     st = ctx.state
     uid = ev["event"]
-    now = fmt_metadata_ts(now_utc())
+    now = fmt_metadata_ts(ctx.sim.now())
     existing = st.events.get(uid)
     if strategy == "DELETE":
         if existing is not None:
@@ -144,12 +144,14 @@ def write_event(ctx: Ctx, ev: dict[str, Any], strategy: str) -> str:
         "programStage": stage,
         "orgUnit": ev["orgUnit"],
         "status": ev.get("status") or "ACTIVE",
-        "occurredAt": ev.get("occurredAt"),
-        "scheduledAt": ev.get("scheduledAt") or ev.get("occurredAt"),
+        "occurredAt": event_timestamp(ev.get("occurredAt")),
+        "scheduledAt": event_timestamp(ev.get("scheduledAt") or ev.get("occurredAt")),
         "createdAt": (existing or {}).get("createdAt", now),
         "updatedAt": now,
-        "completedAt": ev.get("completedAt")
-        or (ev.get("occurredAt") if ev.get("status") == "COMPLETED" else None),
+        "completedAt": event_timestamp(
+            ev.get("completedAt")
+            or (ev.get("occurredAt") if ev.get("status") == "COMPLETED" else None)
+        ),
         "storedBy": ev.get("storedBy") or ctx.user.username,
         "attributeOptionCombo": ev.get("attributeOptionCombo") or st.derived.default_coc,
         "attributeCategoryOptions": ev.get("attributeCategoryOptions") or "xYerKDKCefk",
@@ -201,6 +203,20 @@ def legacy_get(ctx: Ctx) -> SimResponse:
     else:
         pager = {"page": page, "pageSize": size, "isLastPage": len(rendered) <= page * size}
     return json_response({"pager": pager, "events": chunk})
+
+
+def legacy_get_one(ctx: Ctx) -> SimResponse:
+    """``GET /api/events/{uid}``: one event, 404 ``Event not found for ID <uid>``
+    (``core@2.40.0:.../webapi/controller/event/EventController.java`` ``getEvent``)."""
+    if not ctx.version.legacy_events:
+        return error_response(404, f"No handler found for GET {ctx.path}")
+    uid = ctx.groups["uid"]
+    with ctx.state.lock:
+        event = ctx.state.events.get(uid)
+        rendered = legacy_view(event) if event and not event.get("deleted") else None
+    if rendered is None:
+        return error_response(404, f"Event not found for ID {uid}")
+    return json_response(rendered)
 
 
 def _legacy_event(raw: dict[str, Any]) -> dict[str, Any]:
@@ -370,6 +386,28 @@ def tracker_events(ctx: Ctx) -> SimResponse:
     return json_response({"pager": pager, "events": chunk})
 
 
+def tracker_event(ctx: Ctx) -> SimResponse:
+    """``GET /api/tracker/events/{uid}``: one event in the export view. The 404 text follows
+    the exception each version throws (``TrackerEventsExportController`` /
+    ``EventsExportController.getEventByUid``): ``WebMessageUtils.notFound`` in 2.36-2.37, the
+    web-api ``NotFoundException("Event", uid)`` in 2.38-2.39, ``feedback.NotFoundException``
+    (``Event.class``) from 2.40."""
+    uid = ctx.groups["uid"]
+    with ctx.state.lock:
+        event = ctx.state.events.get(uid)
+        rendered = tracker_view(event) if event and not event.get("deleted") else None
+    if rendered is not None:
+        return json_response(rendered)
+    major = ctx.version.major
+    if major <= 37:
+        message = f"Event not found for ID {uid}"
+    elif major <= 39:
+        message = f"Event not found for uid: {uid}"
+    else:
+        message = f"Event with id {uid} could not be found."
+    return error_response(404, message)
+
+
 def _import_report(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
     r = ctx.request
     strategy = parse_strategy(ctx) or "CREATE_AND_UPDATE"
@@ -534,7 +572,9 @@ def tracker_job_report(ctx: Ctx) -> SimResponse:
 ROUTES = [
     ("GET", r"/api/events", legacy_get),
     ("POST", r"/api/events", legacy_post),
+    ("GET", r"/api/events/(?P<uid>[A-Za-z0-9]{11})", legacy_get_one),
     ("GET", r"/api/tracker/events", tracker_events),
+    ("GET", r"/api/tracker/events/(?P<uid>[A-Za-z0-9]{11})", tracker_event),
     ("POST", r"/api/tracker", tracker_post),
     ("GET", r"/api/tracker/jobs/(?P<id>[A-Za-z0-9]+)", tracker_job),
     ("GET", r"/api/tracker/jobs/(?P<id>[A-Za-z0-9]+)/report", tracker_job_report),

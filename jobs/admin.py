@@ -6,10 +6,11 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from . import schedules
+from . import cron, schedules
 from .forms import ScheduleForm
 from .models import Run, RunLogEntry, Schedule
-from .services import request_cancel
+from .registry import OPERATIONS
+from .services import Busy, request_cancel
 
 
 class RunLogEntryInline(admin.TabularInline):
@@ -77,7 +78,7 @@ class JobTypeFilter(admin.SimpleListFilter):
     parameter_name = "job_type"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [(key, jt.label) for key, jt in schedules.JOB_TYPES.items()]
+        return [(op.key, op.label) for op in OPERATIONS.values() if op.schedulable]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> QuerySet[Schedule]:
         return queryset.filter(job_type=self.value()) if self.value() else queryset
@@ -144,7 +145,7 @@ class ScheduleAdmin(admin.ModelAdmin):
 
     @admin.display(description="Runs")
     def cron_description(self, obj: Schedule) -> str:
-        return schedules.describe_cron(obj.cron)
+        return cron.describe_cron(obj.cron)
 
     @admin.display(description="Last run")
     def last_run_link(self, obj: Schedule) -> str:
@@ -166,7 +167,7 @@ class ScheduleAdmin(admin.ModelAdmin):
                 (
                     reverse("admin:jobs_run_change", args=[r.pk]),
                     r.pk,
-                    "Skipped" if (r.stats or {}).get("skipped") else r.get_status_display(),
+                    r.get_status_display(),
                     r.get_trigger_display(),
                     r.created_at.strftime("%Y-%m-%d %H:%M"),
                     r.error[:120],
@@ -201,7 +202,7 @@ class ScheduleAdmin(admin.ModelAdmin):
         for schedule in queryset:
             try:
                 run = schedules.run_now(schedule, user=request.user, trigger=Run.Trigger.ADMIN)
-            except (schedules.ScheduleBusy, schedules.JobMissing) as exc:
+            except (Busy, schedules.JobMissing) as exc:
                 self.message_user(request, f"{schedule.name}: {exc}", messages.WARNING)
             else:
                 self.message_user(

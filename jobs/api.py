@@ -13,9 +13,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import schedules
+from . import cron, schedules
 from .models import Run, RunLogEntry, Schedule
-from .services import request_cancel
+from .registry import OPERATIONS, job_type_choices
+from .services import Busy, request_cancel
 
 
 class RunLogEntrySerializer(serializers.ModelSerializer):
@@ -99,19 +100,21 @@ class EmailListField(serializers.Field):
         ):
             raise serializers.ValidationError("Give a list of e-mail addresses.")
         try:
-            return schedules.validate_emails(data)
+            return cron.validate_emails(data)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.messages) from None
 
 
-@extend_schema_field({"type": "string", "enum": list(schedules.JOB_TYPES)})
+@extend_schema_field(
+    {"type": "string", "enum": [op.key for op in OPERATIONS.values() if op.schedulable]}
+)
 class JobTypeField(serializers.CharField):
     """Checked against the job types available when the request is made, not at import."""
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        if value not in dict(schedules.job_type_choices()):
-            keys = ", ".join(k for k, _ in schedules.job_type_choices()) or "none yet"
+        if value not in dict(job_type_choices()):
+            keys = ", ".join(k for k, _ in job_type_choices()) or "none yet"
             raise serializers.ValidationError(
                 f'"{value}" is not a job type that can be scheduled; use one of: {keys}.'
             )
@@ -127,7 +130,7 @@ class RunSummarySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_skipped(self, run: Run) -> bool:
-        return bool((run.stats or {}).get("skipped"))
+        return run.status == Run.Status.SKIPPED
 
 
 class ScheduleSerializer(serializers.ModelSerializer):
@@ -148,13 +151,13 @@ class ScheduleSerializer(serializers.ModelSerializer):
         read_only_fields = ["status", "consecutive_failures", "next_run", "last_run"]
 
     def get_description(self, obj: Schedule) -> str:
-        return schedules.describe_cron(obj.cron)
+        return cron.describe_cron(obj.cron)
 
     def validate_cron(self, value: str) -> str:
-        return schedules.validate_cron(value)
+        return cron.validate_cron(value)
 
     def validate_timezone(self, value: str) -> str:
-        return schedules.validate_timezone(value)
+        return cron.validate_timezone(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         job_type = attrs.get("job_type", getattr(self.instance, "job_type", None))
@@ -210,7 +213,7 @@ class ScheduleViewSet(viewsets.ModelViewSet):
         except ValueError:
             return Response({"count": ["Give a whole number."]}, status=400)
         try:
-            result = schedules.preview(
+            result = cron.preview(
                 request.query_params.get("cron", ""),
                 request.query_params.get("timezone") or None,
                 count=count,
@@ -248,10 +251,8 @@ class ScheduleViewSet(viewsets.ModelViewSet):
         schedule = self.get_object()
         try:
             run = schedules.run_now(schedule, user=request.user, trigger=Run.Trigger.API)
-        except schedules.ScheduleBusy as exc:
-            return Response(
-                {"detail": str(exc), "active_run": exc.active.pk}, status=status.HTTP_409_CONFLICT
-            )
+        except Busy as exc:
+            return Response(exc.body(), status=status.HTTP_409_CONFLICT)
         except schedules.JobMissing as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         # `run` (the id) as in POST /transfers/{id}/run/, plus the run itself.

@@ -8,15 +8,10 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from .cron import timezone_choices, validate_cron, validate_emails, validate_timezone
 from .models import Schedule
-from .schedules import (
-    available_job_types,
-    timezone_choices,
-    validate_cron,
-    validate_emails,
-    validate_job,
-    validate_timezone,
-)
+from .registry import schedulable_operations
+from .schedules import validate_job
 
 #: The preset buttons of the cron field: (label, expression).
 CRON_PRESETS = [
@@ -30,13 +25,13 @@ CRON_PRESETS = [
 def job_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Every schedulable object, grouped by job type, as "<type>:<id>" values.
 
-    One select for "what to run" keeps the form free of per-type code: a new job type in
-    `jobs.schedules.JOB_TYPES` appears here as a new group.
+    One select for "what to run" keeps the form free of per-type code: a new schedulable
+    operation in `jobs.registry.OPERATIONS` appears here as a new group.
     """
     groups = []
-    for jt in available_job_types():
-        options = [(f"{jt.key}:{obj.pk}", str(obj)) for obj in jt.objects()[:1000]]
-        groups.append((jt.label, options))
+    for op in schedulable_operations():
+        options = [(f"{op.key}:{obj.pk}", str(obj)) for obj in op.objects()[:1000]]
+        groups.append((op.label, options))
     return groups
 
 

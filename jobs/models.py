@@ -9,10 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.dispatch import receiver
 
 from .registry import target_for
-from .signals import run_finished
 
 
 class Run(models.Model):
@@ -23,6 +21,7 @@ class Run(models.Model):
         WARNING = "warning", "Finished with warnings"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"
 
     class Trigger(models.TextChoices):
         ADMIN = "admin", "Admin"
@@ -32,7 +31,7 @@ class Run(models.Model):
         CLI = "cli", "Command line"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
-    FINISHED = (Status.SUCCEEDED, Status.WARNING, Status.FAILED, Status.CANCELLED)
+    FINISHED = (Status.SUCCEEDED, Status.WARNING, Status.FAILED, Status.CANCELLED, Status.SKIPPED)
 
     kind = models.CharField(max_length=50)
     title = models.CharField(max_length=200, blank=True)
@@ -150,7 +149,7 @@ class Schedule(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     job_type = models.CharField(
-        max_length=30, help_text="What the schedule runs; see jobs.schedules.JOB_TYPES."
+        max_length=30, help_text="What the schedule runs; an operation of jobs.registry."
     )
     job_id = models.PositiveBigIntegerField(help_text="The id of the transfer (or other job).")
     cron = models.CharField(
@@ -229,17 +228,3 @@ class Schedule(models.Model):
             self.Status.PAUSED_BY_FAILURES: "status-failed",
             self.Status.DISABLED: "status-cancelled",
         }.get(self.status, "")
-
-
-@receiver(run_finished, dispatch_uid="jobs.schedule_outcome")
-def _count_schedule_outcome(sender, run: Run, **kwargs) -> None:
-    """Feed finished runs of a schedule to its failure counter and notifications.
-
-    Connected here, next to the models, so every process that loads them (web, worker,
-    management commands) counts outcomes; the logic is in `jobs.schedules`.
-    """
-    if run.schedule_id is None:
-        return
-    from .schedules import record_outcome
-
-    record_outcome(run)

@@ -5,18 +5,20 @@ Admin actions, pages, API endpoints, schedules and the command line all call `la
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .enqueue import enqueue_run
 from .models import Run, RunLogEntry
+from .outcomes import record_outcome
 from .registry import get_operation
-from .signals import run_finished
 
 
 class Busy(Exception):
@@ -114,20 +116,55 @@ def _who(run: Run) -> str:
     return run.started_by.get_username() if run.started_by else "the system"
 
 
+def finish_run(
+    run: Run,
+    status: str,
+    *,
+    error: str = "",
+    stats: dict[str, Any] | None = None,
+    expect: Iterable[str] = Run.ACTIVE,
+    extra: Q | None = None,
+    log_level: str | None = None,
+) -> bool:
+    """End a run: the one place a run reaches a final status.
+
+    The update is conditional (the run must still be in one of `expect`, and match `extra`),
+    so a run ends exactly once even when the task, a cancel and the stall check race; only the
+    winner logs `error` and records the outcome for the schedule that started the run
+    (`jobs.outcomes`). Returns whether this call ended the run.
+    """
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": status, "error": error, "finished_at": now}
+    if stats is not None:
+        fields["stats"] = stats
+    if status in (Run.Status.SUCCEEDED, Run.Status.WARNING):
+        fields.update(progress=100, progress_message="Finished", heartbeat_at=now)
+    if status == Run.Status.CANCELLED:
+        fields["cancel_requested"] = True
+    query = Run.objects.filter(pk=run.pk, status__in=list(expect))
+    if extra is not None:
+        query = query.filter(extra)
+    if not query.update(**fields):
+        return False
+    if error:
+        level = log_level or (
+            RunLogEntry.Level.WARNING if status == Run.Status.CANCELLED else RunLogEntry.Level.ERROR
+        )
+        RunLogEntry.objects.create(run=run, level=level, message=error[:10000])
+    run.refresh_from_db()
+    record_outcome(run)
+    return True
+
+
 def request_cancel(run: Run, *, user: AbstractBaseUser | None = None) -> Run:
     """Cancel a queued run at once; ask a running one to stop at its next progress report."""
     who = user.get_username() if user is not None and user.is_authenticated else "the system"
-    now = timezone.now()
-    if Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
-        status=Run.Status.CANCELLED, cancel_requested=True, finished_at=now
+    if finish_run(
+        run,
+        Run.Status.CANCELLED,
+        error=f"Cancelled by {who} before it started.",
+        expect=[Run.Status.QUEUED],
     ):
-        RunLogEntry.objects.create(
-            run=run,
-            level=RunLogEntry.Level.WARNING,
-            message=f"Cancelled by {who} before it started.",
-        )
-        run.refresh_from_db()
-        run_finished.send(sender=Run, run=run)
         return run
     if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(cancel_requested=True):
         RunLogEntry.objects.create(
@@ -143,18 +180,18 @@ def fail_stalled_runs(*, now=None) -> int:
     """Fail running runs whose worker stopped beating (killed, out of memory, machine restart)."""
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.RUN_STALL_SECONDS)
-    stalled = list(Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=limit))
+    message = (
+        "The worker stopped responding (no heartbeat for more than "
+        f"{settings.RUN_STALL_SECONDS} seconds); the run was marked as failed."
+    )
     count = 0
-    for run in stalled:
-        message = (
-            "The worker stopped responding (no heartbeat for more than "
-            f"{settings.RUN_STALL_SECONDS} seconds); the run was marked as failed."
-        )
-        if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, heartbeat_at__lt=limit).update(
-            status=Run.Status.FAILED, error=message, finished_at=now
+    for run in Run.objects.filter(status=Run.Status.RUNNING, heartbeat_at__lt=limit):
+        if finish_run(
+            run,
+            Run.Status.FAILED,
+            error=message,
+            expect=[Run.Status.RUNNING],
+            extra=Q(heartbeat_at__lt=limit),
         ):
-            RunLogEntry.objects.create(run=run, level=RunLogEntry.Level.ERROR, message=message)
-            run.refresh_from_db()
-            run_finished.send(sender=Run, run=run)
             count += 1
     return count

@@ -7,9 +7,10 @@ import logging
 from django.utils import timezone
 
 from .context import RunAborted, RunCancelled, RunContext
-from .kinds import get_kind
+from .logcontext import current_run_id
 from .models import Run, RunLogEntry
-from .signals import run_finished
+from .registry import get_operation
+from .services import finish_run
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,12 @@ def execute_run(run_id: int) -> str:
         ctx = RunContext(run)
         if run.cancel_requested:
             raise RunCancelled()
-        handler = get_kind(run.kind).resolve()
-        outcome = handler(ctx)
+        handler = get_operation(run.kind).handler()
+        run_id_token = current_run_id.set(run_id)  # every log line of the run carries its id
+        try:
+            outcome = handler(ctx)
+        finally:
+            current_run_id.reset(run_id_token)
         if outcome in (Run.Status.WARNING, Run.Status.SUCCEEDED):
             status = Run.Status(outcome)
     except RunCancelled:
@@ -54,23 +59,11 @@ def execute_run(run_id: int) -> str:
     except Exception as exc:
         status, error = Run.Status.FAILED, _readable(exc)
         logger.exception("Run %s (%s) failed", run_id, run.kind)
-        _log(run_id, "error", error)
-    fields = {
-        "status": status,
-        "error": error,
-        "finished_at": timezone.now(),
-        "stats": ctx.stats if ctx is not None else run.stats,
-        "heartbeat_at": timezone.now(),
-    }
-    if status in (Run.Status.SUCCEEDED, Run.Status.WARNING):
-        fields["progress"] = 100
-        fields["progress_message"] = "Finished"
-    if not Run.objects.filter(pk=run_id, status=Run.Status.RUNNING).update(**fields):
-        # Failed by the stall check meanwhile: that outcome was already announced once.
+    stats = ctx.stats if ctx is not None else run.stats
+    if not finish_run(run, status, error=error, stats=stats, expect=[Run.Status.RUNNING]):
+        # Failed by the stall check meanwhile: that outcome was already recorded once.
         logger.warning("Run %s finished as %s but was no longer running.", run_id, status)
         return Run.objects.filter(pk=run_id).values_list("status", flat=True).first() or "missing"
-    run.refresh_from_db()
-    run_finished.send(sender=Run, run=run)
     return run.status
 
 
@@ -90,6 +83,6 @@ def fail_stalled_runs() -> int:
 
 def repair_schedules() -> str:
     """Housekeeping: rebuild django-q2 schedules that drifted from ours (see sync_schedules)."""
-    from .schedules import repair_schedules as _repair
+    from .qschedules import repair_schedules as _repair
 
     return str(_repair())

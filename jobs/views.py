@@ -15,11 +15,11 @@ from django.views.decorators.http import require_POST
 
 from connections.models import ConnectionProfile, Instance
 
-from . import schedules
+from . import cron, schedules
 from .forms import CRON_PRESETS, ScheduleForm
-from .kinds import kind_choices
 from .models import Run, Schedule
-from .services import request_cancel
+from .registry import kind_choices
+from .services import Busy, request_cancel
 
 
 @login_required
@@ -132,7 +132,7 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
             "schedule": s,
             "job_label": schedules.job_type_label(s.job_type),
             "job": schedules.job_object(s),
-            "description": schedules.describe_cron(s.cron),
+            "description": cron.describe_cron(s.cron),
         }
         for s in items
     ]
@@ -149,8 +149,8 @@ def schedule_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "schedule": schedule,
         "job_label": schedules.job_type_label(schedule.job_type),
         "job": schedules.job_object(schedule),
-        "description": schedules.describe_cron(schedule.cron),
-        "upcoming": schedules.next_runs(schedule.cron, schedule.timezone)
+        "description": cron.describe_cron(schedule.cron),
+        "upcoming": cron.next_runs(schedule.cron, schedule.timezone)
         if schedule.status == Schedule.Status.ACTIVE
         else [],
         "page": Paginator(runs, 25).get_page(request.GET.get("page")),
@@ -218,7 +218,7 @@ def schedule_run(request: HttpRequest, pk: int) -> HttpResponse:
     schedule = get_object_or_404(Schedule, pk=pk)
     try:
         run = schedules.run_now(schedule, user=request.user, trigger=Run.Trigger.WEB)
-    except schedules.ScheduleBusy as exc:
+    except Busy as exc:
         messages.warning(request, str(exc))
         return redirect("run-detail", pk=exc.active.pk)
     except schedules.JobMissing as exc:

@@ -140,7 +140,7 @@ def test_notify_emails_accepts_a_list(alice: User, nightly: Schedule) -> None:
         ({"timezone": "Moon/Base"}, "timezone", "not a time zone"),
         ({"job_type": "completeness"}, "job_type", "not a job type that can be scheduled"),
         ({"job_type": "bogus"}, "job_type", "use one of: "),
-        ({"job_id": 9999}, "job_id", "There is no transfer with id 9999."),
+        ({"job_id": 9999}, "job_id", "There is no aggregate data transfer with id 9999."),
         ({"notify_emails": "ops@example.org, nope"}, "notify_emails", '"nope" is not an e-mail'),
         ({"max_consecutive_failures": 0}, "max_consecutive_failures", "greater than or equal to 1"),
     ],

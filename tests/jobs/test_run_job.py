@@ -50,7 +50,7 @@ def test_a_run_started_here_blocks_other_faces_while_it_is_active(dhis2: Dhis2, 
 
 
 def test_a_missing_transfer_is_named(db) -> None:
-    with pytest.raises(CommandError, match="There is no transfer with id 999"):
+    with pytest.raises(CommandError, match="There is no aggregate data transfer with id 999"):
         run_job("transfer", {"transfer_id": 999})
     assert not Run.objects.exists()
 

@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Schedule as QSchedule
 
-from jobs import schedules
+from jobs import cron, notifications, qschedules, schedules
 from jobs.models import Run, RunLogEntry, Schedule
 from jobs.schedules import RUNNER, run_schedule
-from jobs.services import request_cancel
+from jobs.services import Busy, request_cancel
 from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
 from transfers.models import Transfer
 
@@ -79,7 +79,7 @@ def test_saving_arms_one_django_q_schedule_at_the_next_cron_time(nightly: Schedu
     q = q_of(nightly)
     assert q is not None and nightly.q_schedule_id == q.pk
     assert q.schedule_type == QSchedule.ONCE and q.repeats == 1
-    expected = schedules.next_runs("0 2 * * *", "Europe/Berlin", count=1)[0]
+    expected = cron.next_runs("0 2 * * *", "Europe/Berlin", count=1)[0]
     assert q.next_run == expected == nightly.next_run
     assert q.next_run > timezone.now()
     assert nightly.status == Schedule.Status.ACTIVE
@@ -169,8 +169,8 @@ def test_overlap_is_skipped_and_recorded_with_the_reason(
     )
     assert fire(nightly) == "skipped"
     skipped = Run.objects.exclude(pk=busy.pk).get()
-    assert skipped.status == Run.Status.CANCELLED
-    assert skipped.stats == {"skipped": True, "active_run_id": busy.pk}
+    assert skipped.status == Run.Status.SKIPPED
+    assert skipped.stats == {"active_run_id": busy.pk}
     assert f"run #{busy.pk} of the same job was still running" in skipped.error
     assert skipped.schedule == nightly and nightly.last_run == skipped
     assert skipped.log_entries.filter(level="warning").exists()
@@ -280,7 +280,7 @@ def test_run_now_records_the_user_and_counts(
 
 def test_run_now_refuses_to_overlap_and_records_nothing(nightly: Schedule) -> None:
     first = schedules.run_now(nightly, user=None, trigger=Run.Trigger.API)  # stays queued
-    with pytest.raises(schedules.ScheduleBusy, match=f"Run #{first.pk} of the same job"):
+    with pytest.raises(Busy, match=f"already queued as run #{first.pk}"):
         schedules.run_now(nightly, user=None, trigger=Run.Trigger.API)
     assert Run.objects.count() == 1
 
@@ -349,7 +349,7 @@ def test_a_mail_failure_is_logged_and_the_pause_still_happens(
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("SMTP server at mail.example.org:587 refused the connection")
 
-    monkeypatch.setattr(schedules, "send_mail", broken)
+    monkeypatch.setattr(notifications, "send_mail", broken)
     Schedule.objects.filter(pk=nightly.pk).update(max_consecutive_failures=1)
     dhis2.will_end("failed")
     fire(nightly)
@@ -391,12 +391,12 @@ def test_sync_schedules_fixes_a_next_run_that_does_not_match_the_cron(nightly: S
     QSchedule.objects.filter(pk=nightly.q_schedule_id).update(
         next_run=timezone.now() + timedelta(days=30)
     )
-    report = schedules.repair_schedules()
+    report = qschedules.repair_schedules()
     assert report.rebuilt == ["Nightly HMIS: its next run did not match the cron expression"]
     assert q_of(nightly).next_run - timezone.now() < timedelta(days=1, hours=1)
 
 
 def test_sync_schedules_removes_the_django_q_schedule_of_a_paused_one(nightly: Schedule) -> None:
     Schedule.objects.filter(pk=nightly.pk).update(status=Schedule.Status.PAUSED_BY_FAILURES)
-    report = schedules.repair_schedules()
+    report = qschedules.repair_schedules()
     assert report.removed == 1 and q_of(nightly) is None

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from jobs.schedules import (
+from jobs.cron import (
     describe_cron,
     next_runs,
     preview,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
 from django_q.models import Schedule as QSchedule
 
-from jobs import schedules
 from jobs.models import Run, Schedule
 from jobs.schedules import RUNNER
 from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
@@ -77,10 +78,7 @@ def test_list_shows_status_next_run_and_last_result(
     page = browser(bob).get("/schedules/").content.decode()
     assert "Nightly HMIS" in page and "At 02:00" in page
     assert 'class="badge status-succeeded">Active' in page
-    assert (
-        nightly.next_run.astimezone(schedules.ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%d %H:%M")
-        in page
-    )
+    assert nightly.next_run.astimezone(ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%d %H:%M") in page
     assert "Succeeded" in page and "Run now" in page
     assert "New schedule" not in page  # operators do not create schedules
 
@@ -227,7 +225,9 @@ def test_operator_in_admin_can_only_view_and_run(bob: User, nightly: Schedule) -
     assert "Run selected schedules now" in page
     assert "Pause selected schedules" not in page and "Resume selected" not in page
     view = client.get(f"/admin/jobs/schedule/{nightly.pk}/change/")
-    assert view.status_code == 200 and "Transfer: Monthly RCH" in view.content.decode()
+    assert (
+        view.status_code == 200 and "Aggregate data transfer: Monthly RCH" in view.content.decode()
+    )
     client.post(
         "/admin/jobs/schedule/", {"action": "pause_schedules", "_selected_action": [nightly.pk]}
     )

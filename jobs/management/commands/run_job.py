@@ -1,4 +1,4 @@
-"""Run a job in the foreground: an existing queued run, or a new one of a given kind."""
+"""Run a job in the foreground: an existing queued run, or a new one of an operation."""
 
 from __future__ import annotations
 
@@ -7,65 +7,59 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.kinds import KINDS
 from jobs.models import Run
-from jobs.services import TargetBusy, active_run_for, launch
+from jobs.registry import OPERATIONS, Operation
+from jobs.services import Busy
 from jobs.tasks import execute_run
 
 
-def _transfer_job(params: dict[str, Any]) -> tuple[str, str]:
-    """The overlap target and title of a transfer run, as `transfers.services.start_transfer`
-    makes them, so a run started here never overlaps one started from a page or a schedule."""
-    from transfers.models import Transfer
-    from transfers.services import NotResumable, check_resumable
+def _object_and_options(op: Operation, params: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """Split run parameters into the object the operation works on and its start options.
 
-    transfer_id = params.get("transfer_id")
-    transfer = Transfer.objects.filter(pk=transfer_id).first() if transfer_id else None
-    if transfer is None:
+    The object's id is the operation's `object_param` ("transfer_id", "instance_id"); a
+    connection check also takes the `{"instance_ids": [N]}` form its runs are stored with.
+    """
+    options = dict(params)
+    key = op.object_param
+    if key not in options and key.endswith("_id") and f"{key}s" in options:
+        ids = options.pop(f"{key}s")
+        if not (isinstance(ids, list) and len(ids) == 1):
+            raise CommandError(f'Give one object: {{"{key}": N}}.')
+        options[key] = ids[0]
+    pk = options.pop(key, None)
+    obj = op.get_object(pk)
+    if obj is None:
         raise CommandError(
-            f"There is no transfer with id {transfer_id!r}; "
-            'give one in --params, e.g. {"transfer_id": 1}.'
+            f"There is no {op.label.lower()} with id {pk!r}; give one in --params, "
+            f'e.g. {{"{key}": 1}}.'
         )
-    if resume_of := params.get("resume_of"):
-        previous = Run.objects.filter(pk=resume_of).first()
+    if "resume_of" in options:  # a run id on the command line, a run for the start function
+        previous = Run.objects.filter(pk=options["resume_of"]).first()
         if previous is None:
-            raise CommandError(f"There is no run #{resume_of} to resume.")
-        try:
-            check_resumable(transfer, previous)
-        except NotResumable as exc:
-            raise CommandError(str(exc)) from None
-    label = "Dry run" if params.get("dry_run") else ("Resume" if resume_of else "Transfer")
-    return transfer.target, f"{label}: {transfer.name}"
-
-
-def _connection_check_job(params: dict[str, Any]) -> tuple[str, str]:
-    """A check of one instance shares the target a schedule of that instance uses; a check of
-    several (or all) instances has none, since it only reads."""
-    ids = params.get("instance_ids") or []
-    if isinstance(ids, list) and len(ids) == 1:
-        return f"connection_check:{ids[0]}", ""
-    return "", ""
-
-
-#: How each kind's own start path names its overlap target (and title) from the parameters.
-#: A kind missing here has no target, so its runs may overlap.
-JOB_TARGETS = {"transfer": _transfer_job, "connection_check": _connection_check_job}
+            raise CommandError(f"There is no run #{options['resume_of']} to resume.")
+        options["resume_of"] = previous
+    return obj, options
 
 
 class Command(BaseCommand):
-    help = "Run a queued run in the foreground, or start a new run of a kind (trigger: cli)."
+    help = "Run a queued run in the foreground, or start a new run of an operation (trigger: cli)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("run_id", nargs="?", type=int, help="A queued run to execute.")
-        parser.add_argument("--kind", choices=sorted(KINDS), help="Start a new run of this kind.")
-        parser.add_argument("--params", default="{}", help="JSON parameters for --kind.")
+        parser.add_argument(
+            "--kind", choices=sorted(OPERATIONS), help="Start a new run of this operation."
+        )
+        parser.add_argument(
+            "--params",
+            default="{}",
+            help='JSON: the object\'s id and start options, e.g. {"transfer_id": 1}.',
+        )
 
     def handle(self, *args, **opts) -> None:
         if bool(opts["run_id"]) == bool(opts["kind"]):
             raise CommandError("Give either a run id or --kind.")
         if opts["kind"]:
-            run = self._start(opts["kind"], opts["params"])
-            run_id = run.pk
+            run_id = self._start(OPERATIONS[opts["kind"]], opts["params"]).pk
         else:
             run_id = opts["run_id"]
             run = Run.objects.filter(pk=run_id).first()
@@ -81,36 +75,21 @@ class Command(BaseCommand):
         if status == Run.Status.FAILED:
             raise CommandError(run.error or "The run failed.")
 
-    def _start(self, kind: str, raw_params: str) -> Run:
-        """Save a new queued run through the same overlap guard as every other face."""
+    def _start(self, op: Operation, raw_params: str) -> Run:
+        """Start through the operation's own start function, like every other face: same
+        parameters, title and overlap guard."""
         try:
             params = json.loads(raw_params)
         except json.JSONDecodeError as exc:
             raise CommandError(f"--params is not valid JSON: {exc}") from exc
         if not isinstance(params, dict):
-            raise CommandError('--params must be a JSON object, e.g. {"instance_ids": [1]}.')
-        target, title = JOB_TARGETS[kind](params) if kind in JOB_TARGETS else ("", "")
-        busy = active_run_for(target)
-        if busy is not None:
-            raise CommandError(_busy_message(target, busy))
+            raise CommandError(f'--params must be a JSON object, e.g. {{"{op.object_param}": 1}}.')
+        obj, options = _object_and_options(op, params)
         try:
-            return launch(
-                kind,
-                params,
-                user=None,
-                trigger=Run.Trigger.CLI,
-                title=title,
-                target=target,
-                enqueue=False,
-            )
-        except TargetBusy as exc:  # started elsewhere between the check and the save
-            if exc.run is None:
-                raise CommandError(str(exc)) from None
-            raise CommandError(_busy_message(target, exc.run)) from None
-
-
-def _busy_message(target: str, busy: Run) -> str:
-    return (
-        f"Not started: {busy.title or target} is already {busy.status} as run #{busy.pk}; "
-        "runs of one job never overlap. Wait for it to finish or cancel it."
-    )
+            return op.start_run(obj, user=None, trigger=Run.Trigger.CLI, enqueue=False, **options)
+        except Busy as exc:
+            raise CommandError(f"Not started: {exc}") from None
+        except TypeError as exc:  # an option the start function does not take
+            raise CommandError(f"--params has an option {op.key} does not take: {exc}") from None
+        except (ValueError, LookupError) as exc:
+            raise CommandError(str(exc)) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from jobs.schedules import repair_schedules
+from jobs.qschedules import repair_schedules
 
 
 class Command(BaseCommand):

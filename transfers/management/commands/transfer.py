@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.models import Run
-from jobs.services import TargetBusy, active_run_for, launch
+from jobs.services import Busy
 from jobs.tasks import execute_run
 from transfers.models import Transfer
-from transfers.services import KIND
+from transfers.services import start_transfer
 
 
 class Command(BaseCommand):
@@ -31,21 +31,17 @@ class Command(BaseCommand):
         if transfer is None:
             names = ", ".join(Transfer.objects.values_list("name", flat=True)[:20]) or "none yet"
             raise CommandError(f"No transfer named or numbered {key!r}. Transfers: {names}.")
-        busy = active_run_for(transfer.target)
-        if busy is not None:
-            raise CommandError(f"{transfer.name} is already {busy.status} as run #{busy.pk}.")
         try:
-            run = launch(
-                KIND,
-                {"transfer_id": transfer.pk, "dry_run": opts["dry_run"], "full": opts["full"]},
+            run = start_transfer(
+                transfer,
                 user=None,
                 trigger=Run.Trigger.CLI,
-                title=f"{'Dry run' if opts['dry_run'] else 'Transfer'}: {transfer.name}",
-                target=transfer.target,
-                enqueue=False,
+                enqueue=False,  # run here, in the foreground
+                dry_run=opts["dry_run"],
+                full=opts["full"],
             )
-        except TargetBusy as exc:
-            raise CommandError(str(exc)) from None
+        except Busy as exc:
+            raise CommandError(f"Not started: {exc}") from None
         status = execute_run(run.pk)
         for entry in run.log_entries.all():
             self.stdout.write(f"{entry.time:%H:%M:%S} {entry.level:7} {entry.message}")

@@ -101,6 +101,13 @@ class EventTransfer(models.Model):
     last_run = models.ForeignKey(
         Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    source_names = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Names the source gave when the transfer was saved ({uid: name}), so pages "
+        "speak names without asking the source on every view.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,6 +122,22 @@ class EventTransfer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def name_of(self, uid: str) -> str:
+        """The source's name of a program, stage or org unit UID (the UID if unknown)."""
+        return str((self.source_names or {}).get(uid) or uid)
+
+    @property
+    def program_name(self) -> str:
+        return self.name_of(self.program)
+
+    @property
+    def program_stage_name(self) -> str:
+        return self.name_of(self.program_stage) if self.program_stage else ""
+
+    @property
+    def org_unit_names(self) -> list[tuple[str, str]]:
+        return [(uid, self.name_of(uid)) for uid in self.org_units]
 
     @property
     def target(self) -> str:

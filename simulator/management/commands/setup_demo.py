@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand
 
 from connections.models import ConnectionProfile, Instance
 from simulator import Simulator, datasets
+from tracker.models import EventTransfer
+from tracker.services import save_event_transfer
 from transfers.models import Transfer, TransferMapping
 
 DEMO_USERNAME = "admin"
@@ -48,7 +50,8 @@ class Command(BaseCommand):
             },
         )
         self._transfer(profile)
-        self.stdout.write(self.style.SUCCESS("Demo instances, profile and transfer are ready."))
+        self._event_transfer(profile)
+        self.stdout.write(self.style.SUCCESS("Demo instances, profile and transfers are ready."))
 
     def _transfer(self, profile: ConnectionProfile) -> None:
         data_set = datasets.DEMO["dataSets"]["RCH Monthly"]
@@ -70,6 +73,27 @@ class Command(BaseCommand):
         TransferMapping.objects.bulk_create(
             TransferMapping(transfer=transfer, **row) for row in demo_mapping_rows(data_set)
         )
+
+    def _event_transfer(self, profile: ConnectionProfile) -> None:
+        """The demo's event program, Demoland and below. Saved without asking the source (its
+        simulator may not be running yet); the names are the demo dataset's own."""
+        program = datasets.DEMO["programs"]["Malaria case register"]
+        root = datasets.DEMO["organisationUnits"]["Demoland"]
+        transfer = save_event_transfer(
+            EventTransfer.objects.filter(name="Demo: Malaria case register").first(),
+            data={
+                "name": "Demo: Malaria case register",
+                "profile": profile,
+                "program": program,
+                "program_stage": "",
+                "org_units": [root],
+                "ou_mode": EventTransfer.OuMode.DESCENDANTS,
+                "incremental": True,
+            },
+            verify_on_source=False,
+        )
+        names = {program: "Malaria case register", root: "Demoland"}
+        EventTransfer.objects.filter(pk=transfer.pk).update(source_names=names)
 
 
 def demo_mapping_rows(data_set: str) -> list[dict[str, str]]:

@@ -1,0 +1,164 @@
+"""API for event transfers: configuration, preview, run/resume, and the per-event errors of runs.
+
+Serializers only parse input; `tracker.services.save_event_transfer` validates (also against
+the source DHIS2) and saves, and its `ValidationError` becomes a 400 with field errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from jobs.models import Run
+
+from .models import EventTransfer, EventTransferError
+from .services import (
+    EDITABLE_FIELDS,
+    Busy,
+    NotResumable,
+    preview_event_transfer,
+    save_event_transfer,
+    start_event_transfer,
+)
+
+
+def drf_errors(exc: DjangoValidationError) -> serializers.ValidationError:
+    """A Django `ValidationError` from a service as DRF field errors (`__all__` →
+    `non_field_errors`)."""
+    if not hasattr(exc, "error_dict"):
+        return serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: exc.messages})
+    return serializers.ValidationError(
+        {
+            (api_settings.NON_FIELD_ERRORS_KEY if key == NON_FIELD_ERRORS else key): messages
+            for key, messages in exc.message_dict.items()
+        }
+    )
+
+
+class EventTransferSerializer(serializers.ModelSerializer):
+    program_stage = serializers.CharField(
+        max_length=11, required=False, allow_blank=True, allow_null=True
+    )
+    profile_name = serializers.CharField(source="profile.name", read_only=True)
+    last_run_status = serializers.CharField(source="last_run.status", read_only=True, default=None)
+
+    class Meta:
+        model = EventTransfer
+        fields = [
+            "id", "name", "profile", "profile_name", "program", "program_stage", "org_units",
+            "ou_mode", "start_date", "end_date", "incremental", "mappings",
+            "use_profile_mappings", "strip_fields", "watermark", "last_run", "last_run_status",
+        ]  # fmt: skip
+        read_only_fields = ["watermark", "last_run", "last_run_status"]
+
+    def to_representation(self, instance: EventTransfer) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["program_stage"] = data["program_stage"] or None
+        return data
+
+    def _save(self, instance: EventTransfer | None, data: dict[str, Any]) -> EventTransfer:
+        request = self.context.get("request")
+        values = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
+        try:
+            return save_event_transfer(instance, data=values, user=getattr(request, "user", None))
+        except DjangoValidationError as exc:
+            raise drf_errors(exc) from exc
+
+    def create(self, validated_data: dict[str, Any]) -> EventTransfer:
+        return self._save(None, validated_data)
+
+    def update(self, instance: EventTransfer, validated_data: dict[str, Any]) -> EventTransfer:
+        return self._save(instance, validated_data)
+
+
+class RunRequestSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField(default=False)
+    full = serializers.BooleanField(
+        default=False, help_text="Incremental transfers: ignore the watermark, send everything."
+    )
+
+
+class ResumeRequestSerializer(serializers.Serializer):
+    run = serializers.IntegerField(help_text="The failed or cancelled run to continue.")
+
+
+RUN_RESPONSE = inline_serializer("EventRunStarted", {"run": serializers.IntegerField()})
+PREVIEW_RESPONSE = inline_serializer(
+    "EventPreview",
+    {
+        "count": serializers.IntegerField(allow_null=True),
+        "by_org_unit": serializers.ListField(child=serializers.DictField()),
+        "sample": serializers.ListField(child=serializers.DictField()),
+    },
+)
+LAUNCH = ["tracker.view_eventtransfer", "jobs.launch_run"]
+
+
+class EventTransferViewSet(viewsets.ModelViewSet):
+    queryset = EventTransfer.objects.select_related("profile", "last_run")
+    serializer_class = EventTransferSerializer
+    filterset_fields = ["profile", "incremental"]
+    required_perms: list[str] | None = None
+
+    @extend_schema(request=None, responses={200: PREVIEW_RESPONSE})
+    @action(detail=True, methods=["post"], required_perms=["tracker.view_eventtransfer"])
+    def preview(self, request: Request, pk: str | None = None) -> Response:
+        return Response(preview_event_transfer(self.get_object()).as_dict())
+
+    @extend_schema(request=RunRequestSerializer, responses={202: RUN_RESPONSE})
+    @action(detail=True, methods=["post"], required_perms=LAUNCH)
+    def run(self, request: Request, pk: str | None = None) -> Response:
+        body = RunRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            run = start_event_transfer(
+                self.get_object(),
+                user=request.user,
+                trigger=Run.Trigger.API,
+                dry_run=body.validated_data["dry_run"],
+                full=body.validated_data["full"],
+            )
+        except Busy as exc:
+            return Response(exc.body(), status=409)
+        return Response({"run": run.pk}, status=202)
+
+    @extend_schema(request=ResumeRequestSerializer, responses={202: RUN_RESPONSE})
+    @action(detail=True, methods=["post"], required_perms=LAUNCH)
+    def resume(self, request: Request, pk: str | None = None) -> Response:
+        body = ResumeRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        transfer = self.get_object()
+        previous = Run.objects.filter(pk=body.validated_data["run"]).first()
+        if previous is None:
+            return Response({"run": ["There is no such run."]}, status=400)
+        try:
+            run = start_event_transfer(
+                transfer, user=request.user, trigger=Run.Trigger.API, resume_of=previous
+            )
+        except NotResumable as exc:
+            return Response({"run": [str(exc)]}, status=400)
+        except Busy as exc:
+            return Response(exc.body(), status=409)
+        return Response({"run": run.pk}, status=202)
+
+
+class EventErrorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EventTransferError
+        fields = ["id", "run", "event", "org_unit", "error_code", "message", "object"]
+
+
+class EventTransferErrorViewSet(viewsets.ReadOnlyModelViewSet):
+    """Events DHIS2 refused in event transfer runs: `/api/v1/tracker-errors/?run=<id>`."""
+
+    queryset = EventTransferError.objects.all()
+    serializer_class = EventErrorSerializer
+    filterset_fields = ["run", "error_code"]

@@ -1,0 +1,149 @@
+"""The `event_transfer` job: load the saved transfer, build the clients, call the engine, keep
+its figures, checkpoints and per-event errors on the run.
+
+Outcome: succeeded when every event was stored; warning when the destination refused some
+events and stored others (the errors are on the run, with DHIS2's code); failed when it
+refused every event it was sent, or the run stopped midway (accepted batches are checkpointed,
+so resuming sends only the rest). The incremental watermark moves only after a run in which
+everything was accepted, to the source's clock at that run's start.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from connections.services import client_for
+from jobs.context import RunContext
+from jobs.models import Run
+
+from .engine import EventTransferFailed, EventTransferResult, EventTransferSpec, Tuning
+from .engine import run_event_transfer as engine_run
+from .models import EventBatchCheckpoint, EventTransfer, EventTransferError
+from .services import _as_date, effective_mappings, incremental_bound, resume_chain
+from .write import BatchResult, EventError, Polling
+
+#: Batch and page sizes of a run (DHIS2's own importer copes well with a few hundred events);
+#: settings `TRACKER_BATCH_SIZE` and `TRACKER_PAGE_SIZE` change them.
+BATCH_SIZE = 200
+PAGE_SIZE = 200
+
+
+class RunObserver:
+    """The engine's observer: log lines and progress on the run, a checkpoint per accepted
+    batch. The engine runs on the run's own thread, so no buffering is needed."""
+
+    def __init__(self, ctx: RunContext) -> None:
+        self.ctx = ctx
+
+    def log(self, level: str, message: str) -> None:
+        self.ctx.log(level, message)
+        self.ctx.heartbeat()
+
+    def progress(self, percent: float, message: str) -> None:
+        self.ctx.progress(percent, message)
+
+    def batch_accepted(self, key: str, result: BatchResult) -> None:
+        EventBatchCheckpoint.objects.get_or_create(
+            run_id=self.ctx.run_id, key=key, defaults={"events": result.sent}
+        )
+        # Kept as it goes, so a run cancelled or killed later still shows what was stored.
+        self.ctx.incr(
+            sent=result.sent,
+            created=result.created,
+            updated=result.updated,
+            ignored=result.ignored,
+            batches=1,
+        )
+        self.ctx.heartbeat()
+
+
+def _tuning() -> Tuning:
+    return Tuning(
+        polling=Polling(
+            interval=float(getattr(settings, "TRACKER_JOB_POLL_INTERVAL", 1.0)),
+            timeout=float(getattr(settings, "TRACKER_JOB_POLL_TIMEOUT", 1800.0)),
+        )
+    )
+
+
+def run_event_transfer(ctx: RunContext) -> str:
+    transfer = EventTransfer.objects.select_related("profile__source", "profile__destination").get(
+        pk=ctx.params["event_transfer_id"]
+    )
+    dry_run = bool(ctx.params.get("dry_run"))
+    if not dry_run:  # the list's "last run" is about events actually moved
+        EventTransfer.objects.filter(pk=transfer.pk).update(last_run_id=ctx.run_id)
+    profile = transfer.profile
+    ctx.info(
+        f"{'Dry run' if dry_run else 'Event transfer'} of program {transfer.program} from "
+        f"{profile.source.name} to {profile.destination.name}."
+    )
+    accepted: frozenset[str] = frozenset()
+    if ctx.params.get("resume_of"):
+        chain = resume_chain(Run.objects.get(pk=ctx.params["resume_of"]))
+        accepted = frozenset(
+            EventBatchCheckpoint.objects.filter(run_id__in=chain).values_list("key", flat=True)
+        )
+        ctx.info(f"Resuming run #{chain[0]}: {len(accepted)} batches were already accepted.")
+    updated_after = incremental_bound(transfer, full=bool(ctx.params.get("full")))
+    if updated_after is not None:
+        ctx.info(f"Incremental: events updated since {updated_after:%Y-%m-%d %H:%M:%S %Z}.")
+    spec = EventTransferSpec(
+        program=transfer.program,
+        program_stage=transfer.program_stage or None,
+        org_units=list(transfer.org_units),
+        ou_mode=transfer.ou_mode,
+        start_date=_as_date(transfer.start_date),
+        end_date=_as_date(transfer.end_date),
+        updated_after=updated_after,
+        mappings=effective_mappings(transfer),
+        strip_fields=list(transfer.strip_fields),
+        dry_run=dry_run,
+        batch_size=int(getattr(settings, "TRACKER_BATCH_SIZE", BATCH_SIZE)),
+        page_size=int(getattr(settings, "TRACKER_PAGE_SIZE", PAGE_SIZE)),
+        accepted_batches=accepted,
+    )
+    with client_for(profile.source) as source, client_for(profile.destination) as destination:
+        try:
+            result = engine_run(source, destination, spec, RunObserver(ctx), tuning=_tuning())
+        except EventTransferFailed as exc:
+            _keep(ctx, exc.result)
+            raise
+    _keep(ctx, result)
+    stored = result.stats["created"] + result.stats["updated"] + result.stats["ignored"]
+    if result.stats["errors"] and not stored and not dry_run:
+        raise RuntimeError(
+            f"The destination refused all {result.stats['sent']} events it was sent "
+            f"({result.stats['errors']} errors); see the errors of this run."
+        )
+    if result.all_accepted and result.server_time is not None:
+        EventTransfer.objects.filter(pk=transfer.pk).update(watermark=result.server_time)
+        ctx.info(f"Incremental watermark moved to {result.server_time:%Y-%m-%d %H:%M:%S %Z}.")
+    ctx.info(result.message or "Done.")
+    return Run.Status.WARNING if result.stats["errors"] else Run.Status.SUCCEEDED
+
+
+def _keep(ctx: RunContext, result: EventTransferResult) -> None:
+    """The engine's figures and the per-event errors on the run (also for a stopped run)."""
+    ctx.stats.update(result.stats)
+    ctx.stats["source_api"] = result.source_api
+    ctx.stats["destination_api"] = result.destination_api
+    _save_errors(ctx.run_id, result.errors)
+    ctx.save_stats()
+
+
+def _save_errors(run_id: int, errors: list[EventError]) -> None:
+    rows = [
+        EventTransferError(
+            run_id=run_id,
+            event=(e.event or "")[:50],
+            org_unit=(e.org_unit or "")[:50],
+            error_code=(e.code or "")[:20],
+            message=e.message or "",
+            object=(e.object or "")[:100],
+        )
+        for e in errors
+    ]
+    with transaction.atomic():
+        EventTransferError.objects.bulk_create(rows, batch_size=1000)

@@ -1,0 +1,126 @@
+"""Event transfer pages: list, detail with runs, the form with pickers, preview, run buttons,
+and the per-event errors of a run as CSV."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from connections.crypto import CredentialDecryptionError
+from connections.services import CredentialsMissing
+from dhis2.errors import Dhis2Error
+from jobs.models import Run
+from jobs.registry import target_for
+
+from .forms import EventTransferForm
+from .models import EventTransfer, EventTransferError
+from .services import KIND, Busy, NotResumable, preview_event_transfer, start_event_transfer
+
+ERROR_COLUMNS = ("error_code", "message", "event", "org_unit", "object")
+
+
+@login_required
+@permission_required("tracker.view_eventtransfer", raise_exception=True)
+def transfer_list(request: HttpRequest) -> HttpResponse:
+    transfers = EventTransfer.objects.select_related(
+        "profile__source", "profile__destination", "last_run"
+    )
+    return render(request, "tracker/list.html", {"transfers": transfers})
+
+
+@login_required
+@permission_required("tracker.view_eventtransfer", raise_exception=True)
+def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    transfer = get_object_or_404(
+        EventTransfer.objects.select_related("profile__source", "profile__destination"), pk=pk
+    )
+    runs = Run.objects.filter(target=target_for(KIND, transfer.pk)).select_related("started_by")
+    return render(request, "tracker/detail.html", {"transfer": transfer, "runs": runs[:25]})
+
+
+def _edit(request: HttpRequest, transfer: EventTransfer) -> HttpResponse:
+    form = EventTransferForm(request.POST or None, instance=transfer)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        if saved is not None:
+            messages.success(request, f"Event transfer {saved.name} saved.")
+            return redirect("tracker-detail", pk=saved.pk)
+    return render(request, "tracker/form.html", {"form": form, "transfer": transfer})
+
+
+@login_required
+@permission_required("tracker.add_eventtransfer", raise_exception=True)
+def transfer_create(request: HttpRequest) -> HttpResponse:
+    return _edit(request, EventTransfer())
+
+
+@login_required
+@permission_required("tracker.change_eventtransfer", raise_exception=True)
+def transfer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _edit(request, get_object_or_404(EventTransfer, pk=pk))
+
+
+@login_required
+@permission_required("tracker.view_eventtransfer", raise_exception=True)
+def transfer_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    transfer = get_object_or_404(EventTransfer.objects.select_related("profile__source"), pk=pk)
+    preview, problem = None, ""
+    try:
+        preview = preview_event_transfer(transfer)
+    except (Dhis2Error, CredentialDecryptionError, CredentialsMissing) as exc:
+        problem = str(exc)
+    return render(
+        request,
+        "tracker/preview.html",
+        {"transfer": transfer, "preview": preview, "problem": problem},
+    )
+
+
+@login_required
+@permission_required(["tracker.view_eventtransfer", "jobs.launch_run"], raise_exception=True)
+@require_POST
+def transfer_run(request: HttpRequest, pk: int) -> HttpResponse:
+    transfer = get_object_or_404(EventTransfer, pk=pk)
+    resume_of = None
+    if request.POST.get("resume_of"):
+        if not request.POST["resume_of"].isdigit():
+            messages.warning(request, "Choose a run to resume.")
+            return redirect("tracker-detail", pk=transfer.pk)
+        resume_of = get_object_or_404(Run, pk=int(request.POST["resume_of"]))
+    try:
+        run = start_event_transfer(
+            transfer,
+            user=request.user,
+            trigger=Run.Trigger.WEB,
+            dry_run=request.POST.get("dry_run") == "1",
+            full=request.POST.get("full") == "1",
+            resume_of=resume_of,
+        )
+    except (Busy, NotResumable) as exc:
+        messages.warning(request, str(exc))
+        return redirect("tracker-detail", pk=transfer.pk)
+    return redirect("run-detail", pk=run.pk)
+
+
+def _cell(value: str) -> str:
+    """Neutralise text a spreadsheet would run as a formula (messages come from DHIS2)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@login_required
+@permission_required("tracker.view_eventtransfererror", raise_exception=True)
+def errors_csv(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = get_object_or_404(Run, pk=run_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-event-errors.csv"'
+    writer = csv.writer(response)
+    writer.writerow(ERROR_COLUMNS)
+    for row in EventTransferError.objects.filter(run=run).values_list(*ERROR_COLUMNS).iterator():
+        writer.writerow([_cell(v) for v in row])
+    return response

@@ -118,7 +118,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz answer before host validation and the HTTPS redirect (config.health).
+    "config.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files from the web process itself (gunicorn needs no separate file server).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -178,7 +182,17 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Production serves `collectstatic` output through WhiteNoise: hashed names (cached forever by
+# browsers) and pre-compressed copies. Development serves the source files as they change.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 LOGIN_URL = "login"
@@ -261,17 +275,41 @@ DHIS2_MAX_ATTEMPTS: int = env.int("DHIS2_MAX_ATTEMPTS", default=5)
 DHIS2_BACKOFF_BASE: float = env.float("DHIS2_BACKOFF_BASE", default=1.0)
 DHIS2_BACKOFF_MAX: float = env.float("DHIS2_BACKOFF_MAX", default=30.0)
 RUN_STALL_SECONDS: int = env.int("RUN_STALL_SECONDS", default=900)
+# Finished runs older than this many days are deleted daily with their logs (0: keep forever).
+RUN_RETENTION_DAYS: int = env.int("RUN_RETENTION_DAYS", default=0)
+# /readyz fails when no worker heartbeat (a task run every minute) finished this recently.
+WORKER_HEARTBEAT_MAX_AGE: int = env.int("WORKER_HEARTBEAT_MAX_AGE", default=300)
 # Incremental transfers re-read this many minutes before the watermark, so values saved on the
 # source while the last run was starting (or with a clock skew) are not missed.
 TRANSFER_INCREMENTAL_OVERLAP_MINUTES: int = env.int(
     "TRANSFER_INCREMENTAL_OVERLAP_MINUTES", default=10
 )
 
+# LOG_FORMAT=json writes one JSON object per line (python-json-logger) for log collectors;
+# every line logged while a run executes carries its `run_id` (jobs.logcontext).
+LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain").lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"run_id": {"()": "jobs.logcontext.RunIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["run_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # httpx logs every request line at INFO; URLs carry no secrets but are noisy.

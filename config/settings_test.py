@@ -30,3 +30,12 @@ DHIS2_BACKOFF_BASE = 0.0
 DHIS2_BACKOFF_MAX = 0.0
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
+# DEBUG is off here but tests do not run collectstatic: source files through the finders
+# (tests/deploy checks the production manifest storage against a real collectstatic).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = BASE_DIR / ".local" / "test-static-root"  # noqa: F405 (empty; WhiteNoise wants it)
+STATIC_ROOT.mkdir(exist_ok=True)

@@ -1,8 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
+from config.health import WORKER_HEARTBEAT_FUNC, WORKER_HEARTBEAT_NAME
+
 STALL_CHECK_NAME = "dhis2sync: fail stalled runs"
 REPAIR_NAME = "dhis2sync: repair schedules"
+PRUNE_NAME = "dhis2sync: prune old runs"
 
 
 def _ensure_housekeeping(sender, **kwargs) -> None:
@@ -13,6 +16,10 @@ def _ensure_housekeeping(sender, **kwargs) -> None:
     for name, func, minutes in (
         (STALL_CHECK_NAME, "jobs.tasks.fail_stalled_runs", 5),
         (REPAIR_NAME, "jobs.tasks.repair_schedules", 10),
+        # The proof of a live worker that /readyz reads (config.health), and daily pruning
+        # by RUN_RETENTION_DAYS (a no-op while it is 0).
+        (WORKER_HEARTBEAT_NAME, WORKER_HEARTBEAT_FUNC, 1),
+        (PRUNE_NAME, "jobs.retention.prune_expired_runs", 24 * 60),
     ):
         Schedule.objects.update_or_create(
             name=name,

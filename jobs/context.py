@@ -57,6 +57,7 @@ class RunContext:
             "run %s: %s",
             self.run_id,
             message,
+            extra={"run_id": self.run_id},
         )
 
     def debug(self, message: str) -> None:

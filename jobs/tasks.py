@@ -36,6 +36,15 @@ def execute_run(run_id: int) -> str:
         logger.info("Run %s was not queued any more (claimed or cancelled); skipping.", run_id)
         return Run.objects.filter(pk=run_id).values_list("status", flat=True).first() or "missing"
     run = Run.objects.get(pk=run_id)
+    token = current_run_id.set(run_id)  # every log line of the run carries its id
+    try:
+        return _execute(run)
+    finally:
+        current_run_id.reset(token)
+
+
+def _execute(run: Run) -> str:
+    run_id = run.pk
     status, error = Run.Status.SUCCEEDED, ""
     ctx: RunContext | None = None
     try:
@@ -43,11 +52,7 @@ def execute_run(run_id: int) -> str:
         if run.cancel_requested:
             raise RunCancelled()
         handler = get_operation(run.kind).handler()
-        run_id_token = current_run_id.set(run_id)  # every log line of the run carries its id
-        try:
-            outcome = handler(ctx)
-        finally:
-            current_run_id.reset(run_id_token)
+        outcome = handler(ctx)
         if outcome in (Run.Status.WARNING, Run.Status.SUCCEEDED):
             status = Run.Status(outcome)
     except RunCancelled:

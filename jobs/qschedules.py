@@ -143,3 +143,38 @@ def repair_schedules(*, dry_run: bool = False, now: datetime | None = None) -> R
     if not dry_run:
         strays.delete()
     return report
+
+
+# --- Housekeeping -----------------------------------------------------------------------------
+
+STALL_CHECK_NAME = "dhis2sync: fail stalled runs"
+REPAIR_NAME = "dhis2sync: repair schedules"
+PRUNE_NAME = "dhis2sync: prune old runs"
+
+
+def ensure_housekeeping() -> None:
+    """Keep the housekeeping django-q2 schedules (idempotent; run after every `migrate`).
+
+    Every minute the stall check fails runs whose worker stopped beating, so a killed worker's
+    run is failed within RUN_STALL_SECONDS plus a minute, and a heartbeat task proves a live
+    worker to /readyz (`config.health`); every 10 minutes our schedules whose django-q2
+    counterpart drifted are re-armed (a lost runner task would otherwise stop them); once a day
+    old runs are pruned by RUN_RETENTION_DAYS (a no-op while it is 0).
+    """
+    from config.health import WORKER_HEARTBEAT_FUNC, WORKER_HEARTBEAT_NAME
+
+    for name, func, minutes in (
+        (STALL_CHECK_NAME, "jobs.tasks.fail_stalled_runs", 1),
+        (REPAIR_NAME, "jobs.tasks.repair_schedules", 10),
+        (WORKER_HEARTBEAT_NAME, WORKER_HEARTBEAT_FUNC, 1),
+        (PRUNE_NAME, "jobs.retention.prune_expired_runs", 24 * 60),
+    ):
+        QSchedule.objects.update_or_create(
+            name=name,
+            defaults={
+                "func": func,
+                "schedule_type": QSchedule.MINUTES,
+                "minutes": minutes,
+                "repeats": -1,
+            },
+        )

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_q.models import Schedule as QSchedule
 
-from jobs.apps import PRUNE_NAME
 from jobs.models import Run, RunLogEntry
+from jobs.qschedules import PRUNE_NAME
 from jobs.retention import parse_age, prune_expired_runs
 from transfers.models import ChunkCheckpoint, Transfer, TransferConflict
 

@@ -86,3 +86,12 @@ def test_one_active_run_per_target_even_without_the_check(db) -> None:
     start("web", "transfer:1")
     start("web", "transfer:2")
     assert Run.objects.filter(target="transfer:1").count() == 2
+
+
+def test_migrate_keeps_the_stall_check_running_every_minute(db) -> None:
+    """A killed worker's run must be failed within RUN_STALL_SECONDS plus a minute, so the
+    reaper (created by `migrate`, not by this test) runs every minute."""
+    from django_q.models import Schedule as QSchedule
+
+    reaper = QSchedule.objects.get(func="jobs.tasks.fail_stalled_runs")
+    assert (reaper.schedule_type, reaper.minutes, reaper.repeats) == (QSchedule.MINUTES, 1, -1)

@@ -21,6 +21,12 @@ class CompletenessAssessment(models.Model):
     )
     data_set = models.CharField(max_length=11)
     data_set_name = models.CharField(max_length=230, blank=True)
+    period_type = models.CharField(max_length=30, blank=True)
+    #: Data element UID -> name, from the data set's structure when the assessment was
+    #: validated and refreshed by every run: pages and exports speak names without asking DHIS2.
+    element_names = models.JSONField(default=dict, blank=True)
+    #: UID -> name of the org units chosen as roots (the selection, shown on the results page).
+    org_unit_names = models.JSONField(default=dict, blank=True)
     params = models.JSONField(default=dict, blank=True)
     periods = models.JSONField(default=list, blank=True)
     run = models.ForeignKey(

@@ -1,0 +1,114 @@
+"""Admin: assessments with their results, read-only (they are a run's record, made by the form
+or the API, which validate against DHIS2). Actions call the services: "Run again" and
+"Export CSV"."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseBase
+from django.urls import reverse
+from django.utils.html import format_html
+
+from jobs.models import Run
+from jobs.services import Busy
+
+from .api import export_response
+from .models import CompletenessAssessment, CompletenessRollup, CompletenessRow
+from .results import RowFilter, filter_rows
+from .services import start_completeness_assessment
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(CompletenessAssessment)
+class CompletenessAssessmentAdmin(_ReadOnly):
+    list_display = [
+        "__str__", "instance", "assessed", "compliant", "non_compliant", "no_data",
+        "average_compliance", "registered", "run_status", "created_by",
+    ]  # fmt: skip
+    list_select_related = ["instance", "run", "created_by"]
+    list_filter = ["instance", "run__status"]
+    search_fields = ["data_set", "data_set_name"]
+    readonly_fields = [
+        "instance", "data_set", "data_set_name", "period_type", "params", "periods", "run",
+        "assessed", "compliant", "non_compliant", "no_data", "average_compliance",
+        "registered", "element_names", "org_unit_names", "created_at", "created_by", "results",
+    ]  # fmt: skip
+    actions = ["run_again", "export_csv"]
+
+    @admin.display(description="Run", ordering="run__status")
+    def run_status(self, obj: CompletenessAssessment) -> str:
+        return obj.run.get_status_display() if obj.run else "—"
+
+    @admin.display(description="Results")
+    def results(self, obj: CompletenessAssessment) -> str:
+        rows = reverse("admin:completeness_completenessrow_changelist")
+        page = reverse("completeness-detail", args=[obj.pk])
+        return format_html(
+            '<a href="{}?assessment__id__exact={}">{} rows</a> · <a href="{}">results page</a>',
+            rows,
+            obj.pk,
+            obj.rows.count(),
+            page,
+        )
+
+    def has_launch_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("jobs.launch_run")
+
+    @admin.action(description="Run again", permissions=["launch"])
+    def run_again(self, request: HttpRequest, queryset: QuerySet[CompletenessAssessment]) -> None:
+        for assessment in queryset:
+            try:
+                run = start_completeness_assessment(
+                    assessment, user=request.user, trigger=Run.Trigger.ADMIN
+                )
+            except Busy as exc:
+                self.message_user(request, f"{assessment}: {exc}", messages.WARNING)
+                continue
+            self.message_user(request, f"{assessment}: queued as run #{run.pk}.", messages.SUCCESS)
+
+    @admin.action(description="Export CSV", permissions=["view"])
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[CompletenessAssessment]
+    ) -> HttpResponseBase | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one assessment to export.", messages.WARNING)
+            return None
+        assessment = queryset.select_related("instance").get()
+        return export_response(assessment, filter_rows(assessment, RowFilter()), fmt="csv")
+
+
+@admin.register(CompletenessRow)
+class CompletenessRowAdmin(_ReadOnly):
+    list_display = [
+        "org_unit_name", "org_unit", "level", "period", "compliance", "compliant", "no_data",
+        "registered",
+    ]  # fmt: skip
+    list_filter = ["compliant", "no_data", "registered", "level"]
+    search_fields = ["org_unit", "org_unit_name", "period"]
+    readonly_fields = [f.name for f in CompletenessRow._meta.fields]
+    list_select_related = ["assessment"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(CompletenessRollup)
+class CompletenessRollupAdmin(_ReadOnly):
+    list_display = [
+        "org_unit_name", "level", "period", "assessed", "compliant", "non_compliant", "no_data",
+        "average_compliance", "compliant_percent",
+    ]  # fmt: skip
+    list_filter = ["level"]
+    search_fields = ["org_unit", "org_unit_name"]
+    readonly_fields = [f.name for f in CompletenessRollup._meta.fields]
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,177 @@
+"""Completeness pages: the list, the form with name pickers, the results page (summary cards,
+heat map, charts per level, the filtered and paginated table, mark buttons) and downloads.
+
+Every action calls the services (`create_and_start_assessment`, `start_completeness_assessment`,
+`start_completeness_mark`); the results share `results.filter_rows` with the API and exports.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from jobs.models import Run
+from jobs.services import Busy
+
+from .api import export_response
+from .forms import AssessmentForm
+from .models import CompletenessAssessment
+from .results import STATUSES, RowFilter, filter_rows, heat_map, level_charts, levels, parse_filter
+from .services import (
+    create_and_start_assessment,
+    start_completeness_assessment,
+    start_completeness_mark,
+)
+
+VIEW = "completeness.view_completenessassessment"
+LAUNCH = [VIEW, "jobs.launch_run"]
+PAGE_SIZE = 50
+HEAT_UNITS = 40
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def assessment_list(request: HttpRequest) -> HttpResponse:
+    assessments = CompletenessAssessment.objects.select_related("instance", "run")[:200]
+    return render(request, "completeness/list.html", {"assessments": assessments})
+
+
+@login_required
+@permission_required(LAUNCH, raise_exception=True)
+def assessment_create(request: HttpRequest) -> HttpResponse:
+    form = AssessmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            assessment, run = create_and_start_assessment(
+                form.to_input(), user=request.user, trigger=Run.Trigger.WEB
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc.message_dict if hasattr(exc, "error_dict") else {})
+            if not hasattr(exc, "error_dict"):
+                form.add_error(None, exc.messages)
+        else:
+            messages.success(request, f"Assessment queued as run #{run.pk}.")
+            return redirect("completeness-detail", pk=assessment.pk)
+    return render(request, "completeness/form.html", {"form": form})
+
+
+def _filter_from(request: HttpRequest) -> tuple[RowFilter, list[str]]:
+    try:
+        return parse_filter(request.GET), []
+    except ValidationError as exc:
+        return RowFilter(), [m for ms in exc.message_dict.values() for m in ms]
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = get_object_or_404(
+        CompletenessAssessment.objects.select_related("instance", "run", "created_by"), pk=pk
+    )
+    rows_filter, problems = _filter_from(request)
+    rows = filter_rows(assessment, rows_filter)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    names = assessment.element_names or {}
+    table = [
+        {
+            "row": r,
+            "present_names": [(de, names.get(de, de)) for de in r.present],
+            "missing_names": [(de, names.get(de, de)) for de in r.missing],
+        }
+        for r in page
+    ]
+    try:
+        heat_offset = max(0, int(request.GET.get("hpage", "1")) - 1) * HEAT_UNITS
+    except ValueError:
+        heat_offset = 0
+    heat = heat_map(assessment, rows_filter, max_units=HEAT_UNITS, offset=heat_offset)
+    keep = {k: v for k, v in request.GET.items() if k not in ("page", "hpage") and v}
+    runs = Run.objects.filter(
+        target__in=[f"completeness_assessment:{pk}", f"completeness_mark:{pk}"]
+    ).select_related("started_by")[:20]
+    p = assessment.params or {}
+    context = {
+        "a": assessment,
+        "p": p,
+        "required": [(de, names.get(de, de)) for de in p.get("required_data_elements") or []],
+        "org_units": [
+            (ou, (assessment.org_unit_names or {}).get(ou, ou)) for ou in p.get("org_units") or []
+        ],
+        "page": page,
+        "table": table,
+        "filter": rows_filter,
+        "problems": problems,
+        "statuses": list(zip(STATUSES, ("Compliant", "Non-compliant", "No data"), strict=True)),
+        "levels": levels(assessment),
+        "query": urlencode(keep),
+        "heat": heat,
+        "heat_page": heat_offset // HEAT_UNITS + 1,
+        "heat_pages": max(1, -(-heat.total_units // HEAT_UNITS)),
+        "charts": level_charts(assessment),
+        "runs": runs,
+        "active": assessment.run is not None and assessment.run.status in Run.ACTIVE,
+    }
+    return render(request, "completeness/detail.html", context)
+
+
+@login_required
+@permission_required(LAUNCH, raise_exception=True)
+@require_POST
+def assessment_run(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = get_object_or_404(CompletenessAssessment, pk=pk)
+    try:
+        run = start_completeness_assessment(assessment, user=request.user, trigger=Run.Trigger.WEB)
+    except Busy as exc:
+        messages.warning(request, str(exc))
+        return redirect("completeness-detail", pk=pk)
+    return redirect("run-detail", pk=run.pk)
+
+
+@login_required
+@permission_required(LAUNCH, raise_exception=True)
+@require_POST
+def assessment_mark(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = get_object_or_404(CompletenessAssessment.objects.select_related("run"), pk=pk)
+    rows = []
+    for token in request.POST.getlist("row"):
+        org_unit, _, period = token.partition("|")
+        if org_unit and period:
+            rows.append((org_unit, period))
+    try:
+        run = start_completeness_mark(
+            assessment,
+            user=request.user,
+            trigger=Run.Trigger.WEB,
+            action=request.POST.get("action", ""),
+            rows=rows,
+            compliant=request.POST.get("compliant") == "1",
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.warning(request, message)
+        return redirect("completeness-detail", pk=pk)
+    except Busy as exc:
+        messages.warning(request, str(exc))
+        return redirect("completeness-detail", pk=pk)
+    return redirect("run-detail", pk=run.pk)
+
+
+@login_required
+@permission_required(VIEW, raise_exception=True)
+def assessment_export(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = get_object_or_404(CompletenessAssessment.objects.select_related("instance"), pk=pk)
+    fmt = request.GET.get("format", "csv")
+    part = request.GET.get("part", "rows")
+    if fmt not in ("csv", "json", "xlsx") or part not in ("rows", "missing"):
+        return HttpResponse("Choose format csv, json or xlsx and part rows or missing.", status=400)
+    rows_filter, problems = _filter_from(request)
+    if problems:
+        return HttpResponse(" ".join(problems), status=400)
+    return export_response(assessment, filter_rows(assessment, rows_filter), fmt=fmt, part=part)

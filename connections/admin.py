@@ -6,9 +6,9 @@ from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .forms import InstanceForm
+from .forms import ConnectionProfileForm, InstanceForm
 from .models import ConnectionProfile, Instance
-from .services import test_connection
+from .services import save_instance, save_profile, test_connection
 
 
 @admin.register(Instance)
@@ -48,6 +48,12 @@ class InstanceAdmin(admin.ModelAdmin):
     def has_test_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("connections.test_instance")
 
+    def save_model(
+        self, request: HttpRequest, obj: Instance, form: InstanceForm, change: bool
+    ) -> None:
+        """Saved by the service, which the form's validation already ran."""
+        save_instance(obj, user=request.user, **form.service_fields())  # type: ignore[arg-type]
+
     @admin.action(description="Test connection", permissions=["test"])
     def test_connections(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
         for instance in queryset:
@@ -58,7 +64,18 @@ class InstanceAdmin(admin.ModelAdmin):
 
 @admin.register(ConnectionProfile)
 class ConnectionProfileAdmin(admin.ModelAdmin):
+    form = ConnectionProfileForm
     list_display = ["name", "source", "destination"]
     list_select_related = ["source", "destination"]
     list_filter = ["source", "destination"]
     search_fields = ["name", "description"]
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: ConnectionProfile,
+        form: ConnectionProfileForm,
+        change: bool,
+    ) -> None:
+        """Saved by the service (which also resets watermarks when the pair changed)."""
+        save_profile(obj, user=request.user, **form.service_fields())

@@ -1,4 +1,7 @@
-"""API for instances and profiles. Passwords and tokens are write-only, never returned."""
+"""API for instances and profiles. Passwords and tokens are write-only, never returned.
+
+Serializers parse input; `connections.services.save_instance` / `save_profile` validate and
+save, and their `ValidationError` becomes a 400 with field errors."""
 
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ from dhis2.periods import PeriodError
 from dhis2.uids import is_valid_uid
 
 from . import browse
-from .models import ConnectionProfile, Instance, validate_base_url, validate_token
-from .services import client_for, test_connection
+from .models import ConnectionProfile, Instance
+from .services import client_for, save_instance, save_profile, test_connection
 
 
 class InstanceSerializer(serializers.ModelSerializer):
@@ -37,45 +40,18 @@ class InstanceSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["version", "version_checked_at", "last_check_ok", "last_check_message"]
 
-    def validate_base_url(self, value: str) -> str:
+    def _save(self, instance: Instance | None, data: dict) -> Instance:
+        request = self.context.get("request")
         try:
-            validate_base_url(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
-        return value
-
-    def validate_token(self, value: str) -> str:
-        try:
-            validate_token(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
-        return value
-
-    def validate_timeout_seconds(self, value: int) -> int:
-        if not 1 <= value <= 3600:
-            raise serializers.ValidationError("Use a timeout between 1 and 3600 seconds.")
-        return value
-
-    def _apply(self, instance: Instance, data: dict) -> Instance:
-        password, token = data.pop("password", ""), data.pop("token", "")
-        for key, value in data.items():
-            setattr(instance, key, value)
-        if password:
-            instance.set_password(password)
-        if token:
-            instance.set_token(token)
-        try:
-            instance.full_clean()
+            return save_instance(instance, user=getattr(request, "user", None), **data)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from exc
-        instance.save()
-        return instance
 
     def create(self, validated_data: dict) -> Instance:
-        return self._apply(Instance(), validated_data)
+        return self._save(None, validated_data)
 
     def update(self, instance: Instance, validated_data: dict) -> Instance:
-        return self._apply(instance, validated_data)
+        return self._save(instance, validated_data)
 
 
 class ConnectionTestSerializer(serializers.Serializer):
@@ -182,14 +158,18 @@ class ConnectionProfileSerializer(serializers.ModelSerializer):
         model = ConnectionProfile
         fields = ["id", "name", "source", "destination", "description"]
 
-    def validate(self, attrs: dict) -> dict:
-        source = attrs.get("source", getattr(self.instance, "source", None))
-        destination = attrs.get("destination", getattr(self.instance, "destination", None))
-        if source is not None and source == destination:
-            raise serializers.ValidationError(
-                {"destination": "The source and destination must be different instances."}
-            )
-        return attrs
+    def _save(self, profile: ConnectionProfile | None, data: dict) -> ConnectionProfile:
+        request = self.context.get("request")
+        try:
+            return save_profile(profile, user=getattr(request, "user", None), **data)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+
+    def create(self, validated_data: dict) -> ConnectionProfile:
+        return self._save(None, validated_data)
+
+    def update(self, instance: ConnectionProfile, validated_data: dict) -> ConnectionProfile:
+        return self._save(instance, validated_data)
 
 
 class ConnectionProfileViewSet(viewsets.ModelViewSet):

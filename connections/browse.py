@@ -109,3 +109,25 @@ def list_org_units(
         {k: o.get(k) for k in ("id", "name", "code", "level", "path")}
         for o in body.get("organisationUnits", [])
     ]
+
+
+def list_event_programs(client: Client, *, search: str = "") -> list[dict[str, Any]]:
+    """Event programs (without registration) with their stages, for the event transfer form."""
+    items = client.list_all(
+        "programs",
+        fields="id,name,code,programType,programStages[id,name]",
+        filters=["programType:eq:WITHOUT_REGISTRATION", *_ilike("name", search)],
+        params={"order": "name:asc"},
+    )
+    return [
+        {
+            "id": p.get("id"),
+            "name": p.get("name"),
+            "code": p.get("code"),
+            "programStages": [
+                {"id": s.get("id"), "name": s.get("name")} for s in p.get("programStages") or []
+            ],
+        }
+        for p in items
+        if p.get("programType", "WITHOUT_REGISTRATION") == "WITHOUT_REGISTRATION"
+    ]

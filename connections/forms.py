@@ -1,10 +1,15 @@
-"""Instance form with write-only secrets: the stored value is never sent back to the browser."""
+"""Admin forms for instances and profiles. They only parse input: `connections.services`
+validates (`prepare_*`, while the form validates, so errors show on its fields) and saves
+(`save_*`, from the admin's `save_model`). Secrets are write-only: the stored value is never
+sent back to the browser."""
 
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 
-from .models import Instance, validate_token
+from .models import ConnectionProfile, Instance
+from .services import INSTANCE_FIELDS, PROFILE_FIELDS, prepare_instance, prepare_profile
 
 _KEEP = "Leave blank to keep the stored value."
 
@@ -22,17 +27,34 @@ class InstanceForm(forms.ModelForm):
 
     class Meta:
         model = Instance
-        fields = ["name", "base_url", "auth_type", "username", "verify_tls", "timeout_seconds"]
+        fields = list(INSTANCE_FIELDS)
 
-    def clean_token(self) -> str:
-        token = self.cleaned_data.get("token", "")
-        validate_token(token)
-        return token
+    def service_fields(self) -> dict[str, object]:
+        """The parsed input, as `save_instance` takes it."""
+        data = self.cleaned_data
+        fields = {name: data[name] for name in INSTANCE_FIELDS if name in data}
+        return {**fields, "password": data.get("password"), "token": data.get("token")}
 
     def _post_clean(self) -> None:
-        # Put new secrets on the instance before model validation checks that one is present.
-        if self.cleaned_data.get("password"):
-            self.instance.set_password(self.cleaned_data["password"])
-        if self.cleaned_data.get("token"):
-            self.instance.set_token(self.cleaned_data["token"])
-        super()._post_clean()
+        # The service decides (instead of the model validation a ModelForm runs here).
+        try:
+            prepare_instance(self.instance, **self.service_fields())  # type: ignore[arg-type]
+        except ValidationError as exc:
+            self._update_errors(exc)
+
+
+class ConnectionProfileForm(forms.ModelForm):
+    class Meta:
+        model = ConnectionProfile
+        fields = list(PROFILE_FIELDS)
+
+    def service_fields(self) -> dict[str, object]:
+        return {
+            name: self.cleaned_data[name] for name in PROFILE_FIELDS if name in self.cleaned_data
+        }
+
+    def _post_clean(self) -> None:
+        try:
+            prepare_profile(self.instance, **self.service_fields())
+        except ValidationError as exc:
+            self._update_errors(exc)

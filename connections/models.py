@@ -104,6 +104,9 @@ class Instance(models.Model):
 
 
 class ConnectionProfile(models.Model):
+    """A source -> destination pair; saved through `connections.services.save_profile`, which
+    checks that the two differ (the constraint is the database's backstop)."""
+
     name = models.CharField(max_length=100, unique=True)
     source = models.ForeignKey(Instance, on_delete=models.PROTECT, related_name="source_profiles")
     destination = models.ForeignKey(
@@ -125,9 +128,3 @@ class ConnectionProfile(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    def clean(self) -> None:
-        if self.source_id and self.source_id == self.destination_id:
-            raise ValidationError(
-                {"destination": "The source and destination must be different instances."}
-            )

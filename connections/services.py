@@ -1,4 +1,12 @@
-"""Connection services: the only code that decrypts a credential, and the connection test."""
+"""Connection services: saving instances and profiles, the only code that decrypts a
+credential, and the connection test.
+
+`save_instance` and `save_profile` are the one way the admin, the API and commands save
+configuration: they validate (the model's rules plus the rules between fields), take the
+secrets (write-only: encrypted on the instance, never returned), and reset what a change makes
+stale (a profile pointed at other instances resets its transfers' incremental watermarks).
+Forms and serializers only parse input; a `ValidationError` keyed by field comes back.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -19,13 +29,126 @@ from jobs.registry import target_for
 from jobs.services import launch
 
 from .crypto import CredentialDecryptionError, decrypt
-from .models import Instance
+from .models import ConnectionProfile, Instance, validate_token
 
 logger = logging.getLogger(__name__)
 
 
 class CredentialsMissing(Exception):
     """The instance has no credential stored for its auth type."""
+
+
+# --- saving -----------------------------------------------------------------------------------
+
+#: Fields `save_instance` takes as keyword arguments (secrets come as `password` / `token`).
+INSTANCE_FIELDS = ("name", "base_url", "auth_type", "username", "verify_tls", "timeout_seconds")
+#: Fields `save_profile` takes as keyword arguments (`source`/`destination` are `Instance`s).
+PROFILE_FIELDS = ("name", "source", "destination", "description")
+SAME_INSTANCE = "The source and destination must be different instances."
+
+
+def _apply(obj: object, allowed: tuple[str, ...], fields: dict[str, object], what: str) -> None:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise TypeError(f"{what}() got unknown field(s): {', '.join(unknown)}")
+    for name, value in fields.items():
+        setattr(obj, name, value)
+
+
+@sensitive_variables("password", "token")
+def prepare_instance(
+    instance: Instance | None,
+    *,
+    password: str | None = None,
+    token: str | None = None,
+    **fields: object,
+) -> Instance:
+    """Apply `fields` and new secrets to `instance` (a new one for None) and validate it;
+    saves nothing (the admin's form calls it to show the errors on its fields).
+
+    Secrets are write-only: None or "" keeps the stored one. Raises `ValidationError` keyed
+    by field (`password`, `token` for the secrets)."""
+    instance = instance if instance is not None else Instance()
+    _apply(instance, INSTANCE_FIELDS, fields, "save_instance")
+    errors: dict[str, list[str]] = {}
+    if token:
+        try:
+            validate_token(token)
+        except ValidationError as exc:
+            errors["token"] = list(exc.messages)
+        else:
+            instance.set_token(token)
+    if password:
+        instance.set_password(password)
+    try:
+        instance.full_clean()
+    except ValidationError as exc:
+        for key, messages in exc.message_dict.items():
+            errors.setdefault(key, list(messages))  # a refused token: its own message only
+    if errors:
+        raise ValidationError(errors)
+    return instance
+
+
+@sensitive_variables("password", "token")
+def save_instance(
+    instance: Instance | None,
+    *,
+    user: AbstractBaseUser | None,
+    password: str | None = None,
+    token: str | None = None,
+    **fields: object,
+) -> Instance:
+    """Create (`instance=None`) or update a DHIS2 instance; see `prepare_instance`.
+    `user` is who saves (the faces pass it; nothing records it yet)."""
+    instance = prepare_instance(instance, password=password, token=token, **fields)
+    instance.save()
+    return instance
+
+
+def prepare_profile(profile: ConnectionProfile | None, **fields: object) -> ConnectionProfile:
+    """Apply `fields` to `profile` (a new one for None) and validate it; saves nothing.
+
+    The one place that checks that the source is not the destination (the database
+    constraint only stops what bypasses this service)."""
+    profile = profile if profile is not None else ConnectionProfile()
+    _apply(profile, PROFILE_FIELDS, fields, "save_profile")
+    errors: dict[str, list[str]] = {}
+    try:
+        profile.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        errors = {key: list(messages) for key, messages in exc.message_dict.items()}
+    if profile.source_id and profile.source_id == profile.destination_id:
+        errors.setdefault("destination", []).append(SAME_INSTANCE)
+    if errors:
+        raise ValidationError(errors)
+    return profile
+
+
+def save_profile(
+    profile: ConnectionProfile | None, *, user: AbstractBaseUser | None, **fields: object
+) -> ConnectionProfile:
+    """Create (`profile=None`) or update a connection profile; raises `ValidationError` keyed
+    by field. Pointing it at another source or destination resets the incremental watermarks
+    of its transfers: none of their data was moved between the new pair yet."""
+    before = (
+        ConnectionProfile.objects.filter(pk=profile.pk)
+        .values_list("source_id", "destination_id")
+        .first()
+        if profile is not None and profile.pk
+        else None
+    )
+    profile = prepare_profile(profile, **fields)
+    with transaction.atomic():
+        profile.save()
+        if before is not None and before != (profile.source_id, profile.destination_id):
+            # Reverse accessors of the apps that keep watermarks per profile (no import of
+            # them here: they build on this app, not the other way round).
+            for related in ("transfers", "event_transfers"):
+                manager = getattr(profile, related, None)
+                if manager is not None and hasattr(manager.model, "watermark"):
+                    manager.exclude(watermark=None).update(watermark=None)
+    return profile
 
 
 @sensitive_variables("password", "token", "auth")

@@ -1,17 +1,67 @@
+"""Transfer admin. Its forms parse and show errors; `services.save_transfer` saves the
+transfer with its rows at once (in `save_related`, where the rows are known), as every face
+does."""
+
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from jobs.models import Run
 
 from .models import Transfer, TransferMapping
-from .services import TransferBusy, start_transfer
+from .services import (
+    EDITABLE_FIELDS,
+    MAPPING_FIELDS,
+    TransferBusy,
+    check_mappings,
+    save_transfer,
+    start_transfer,
+)
+
+
+class AdminMappingFormSet(BaseInlineFormSet):
+    """Rows are checked by the service's rule (in the transfer's id scheme, duplicates on the
+    row that repeats) and saved with the transfer by `TransferAdmin.save_related`, so the row
+    forms run no model validation of their own."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for form in self.forms:
+            form._post_clean = lambda: None
+
+    def _post_clean_rows(self) -> list[dict[str, str]]:
+        self.row_forms: list[Any] = []
+        rows = []
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or (self.can_delete and self._should_delete_form(form)):
+                continue
+            self.row_forms.append(form)
+            rows.append({name: data.get(name) or "" for name in MAPPING_FIELDS})
+        return rows
+
+    def clean(self) -> None:
+        super().clean()
+        self.rows = self._post_clean_rows()
+        scheme = getattr(self.instance, "id_scheme", "") or Transfer.IdScheme.UID
+        for index, found in check_mappings(self.rows, scheme).items():
+            form = self.row_forms[index]
+            for name, messages_ in found.items():
+                form.add_error(name if name in form.fields else NON_FIELD_ERRORS, messages_)
+
+    def validate_unique(self) -> None:
+        """Duplicates are reported by `check_mappings`, on the row that repeats."""
 
 
 class TransferMappingInline(admin.TabularInline):
     model = TransferMapping
+    formset = AdminMappingFormSet
     extra = 1
     fields = [
         "source_data_element",
@@ -31,6 +81,7 @@ IMPORT_FIELDS = [
     "async_import",
     "propagate_deletions",
     "continue_on_preflight_problems",
+    "use_profile_mappings",
 ]
 
 
@@ -48,6 +99,7 @@ class TransferAdmin(admin.ModelAdmin):
         ("Periods", {"fields": ["periods", "relative_period", "relative_count"]}),
         ("Org units", {"fields": ["org_units", "include_descendants", "org_unit_map"]}),
         ("Mapping and import", {"fields": IMPORT_FIELDS}),
+        ("Completeness gate", {"fields": ["min_completeness"]}),
         ("Incremental", {"fields": ["incremental", "watermark"]}),
         ("History", {"fields": ["last_run", "created_at", "updated_at"]}),
     ]
@@ -55,6 +107,26 @@ class TransferAdmin(admin.ModelAdmin):
     @admin.display(description="Last run", ordering="last_run__status")
     def last_status(self, obj: Transfer) -> str:
         return obj.last_run.get_status_display() if obj.last_run else "never run"
+
+    def save_model(
+        self, request: HttpRequest, obj: Transfer, form: ModelForm, change: bool
+    ) -> None:
+        """Saved with its rows in `save_related` (the rows are not known here yet)."""
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
+    ) -> None:
+        """Save the transfer and its rows through the service (which resets the watermark)."""
+        rows = None
+        for formset in formsets:
+            if isinstance(formset, AdminMappingFormSet):
+                rows = formset.rows
+            # The admin's change message reads what a formset saved: the service saved it.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        fields = {
+            name: form.cleaned_data[name] for name in EDITABLE_FIELDS if name in form.cleaned_data
+        }
+        save_transfer(form.instance, user=request.user, mappings=rows, **fields)
 
     def has_launch_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("jobs.launch_run")

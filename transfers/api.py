@@ -1,12 +1,14 @@
-"""API for transfers: configuration with nested mappings, run/resume, and conflicts of a run."""
+"""API for transfers: configuration with nested mappings, run/resume, and conflicts of a run.
+
+Serializers only parse input (types, required fields, lengths); `services.save_transfer`
+validates and saves, and its `TransferInvalid` becomes a 400 with field errors (mapping rows
+nested by index, `{"mappings": {"0": {...}}}`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
@@ -15,8 +17,8 @@ from rest_framework.response import Response
 
 from jobs.models import Run
 
-from .models import Transfer, TransferConflict, TransferMapping, validate_identifier
-from .services import NotResumable, TransferBusy, start_transfer
+from .models import Transfer, TransferConflict, TransferMapping
+from .services import NotResumable, TransferBusy, TransferInvalid, save_transfer, start_transfer
 
 
 class MappingSerializer(serializers.ModelSerializer):
@@ -83,83 +85,23 @@ class TransferSerializer(serializers.ModelSerializer):
             "relative_count", "org_units", "include_descendants", "org_unit_map",
             "attribute_option_combo_map", "mappings", "unmapped", "id_scheme", "import_strategy",
             "mark_complete", "incremental", "chunk_size", "continue_on_preflight_problems",
-            "propagate_deletions", "async_import",
+            "propagate_deletions", "async_import", "use_profile_mappings", "min_completeness",
             "watermark", "last_run", "last_run_status",
         ]  # fmt: skip
         read_only_fields = ["watermark", "last_run", "last_run_status"]
 
-    def validate(self, attrs: dict) -> dict:
-        scheme = attrs.get("id_scheme", getattr(self.instance, "id_scheme", "UID"))
-        rows = attrs.get("mappings")
-        if rows is None and self.instance is not None and "id_scheme" in attrs:
-            # The scheme changes but the rows stay: they must fit the new scheme too.
-            rows = list(
-                self.instance.mappings.values(
-                    "source_data_element", "source_category_option_combo",
-                    "target_data_element", "target_category_option_combo",
-                )
-            )  # fmt: skip
-        errors = []
-        for n, row in enumerate(rows or [], start=1):
-            for key, value in row.items():
-                if value in (None, "") and key.endswith("option_combo"):
-                    continue
-                try:
-                    validate_identifier(value or "", scheme)
-                except DjangoValidationError as exc:
-                    errors.append(f"Row {n}, {key}: {' '.join(exc.messages)}")
-        if errors:
-            raise serializers.ValidationError({"mappings": errors})
-        return attrs
-
-    def validate_mappings(self, rows: list[dict]) -> list[dict]:
-        seen = set()
-        for row in rows:
-            key = (row["source_data_element"], row.get("source_category_option_combo") or "")
-            if key in seen:
-                raise serializers.ValidationError(
-                    f"{'.'.join(k for k in key if k)} is mapped twice; keep one row per source."
-                )
-            seen.add(key)
-        return rows
-
-    def _save(self, transfer: Transfer, data: dict) -> Transfer:
+    def _save(self, transfer: Transfer | None, data: dict) -> Transfer:
         mappings = data.pop("mappings", None)
-        for key, value in data.items():
-            setattr(transfer, key, value)
+        request = self.context.get("request")
         try:
-            transfer.full_clean()
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
-        with transaction.atomic():
-            transfer.save()
-            if mappings is not None:
-                rows = [
-                    (
-                        m["source_data_element"],
-                        m.get("source_category_option_combo") or "",
-                        m["target_data_element"],
-                        m.get("target_category_option_combo") or "",
-                    )
-                    for m in mappings
-                ]
-                keys = (
-                    "source_data_element", "source_category_option_combo",
-                    "target_data_element", "target_category_option_combo",
-                )  # fmt: skip
-                stored = set(transfer.mappings.values_list(*keys))
-                if stored != set(rows):
-                    # Different rows change what a run sends: the next run must be complete.
-                    transfer.mappings.all().delete()
-                    TransferMapping.objects.bulk_create(
-                        TransferMapping(transfer=transfer, **dict(zip(keys, row, strict=True)))
-                        for row in rows
-                    )
-                    Transfer.objects.filter(pk=transfer.pk).update(watermark=None)
-        return transfer
+            return save_transfer(
+                transfer, user=getattr(request, "user", None), mappings=mappings, **data
+            )
+        except TransferInvalid as exc:
+            raise serializers.ValidationError(exc.detail) from exc
 
     def create(self, validated_data: dict) -> Transfer:
-        return self._save(Transfer(), validated_data)
+        return self._save(None, validated_data)
 
     def update(self, instance: Transfer, validated_data: dict) -> Transfer:
         return self._save(instance, validated_data)

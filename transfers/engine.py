@@ -19,6 +19,14 @@
 6. **Complete** (`transfers.completion`): registrations for every (org unit, period, attribute
    combo) that stored values, when `mark_complete` (not in dry runs).
 
+**Completeness gate** (`min_completeness`): each fetched block is judged before mapping with
+`completeness.compliance.gate_block` against the source data set's structure (read once with
+`completeness.assess.read_data_set`); the values of an (org unit, period) whose compliance is
+below the minimum are held back (not sent, so never marked complete either) and listed in
+`TransferResult.held_back`. It is computed from the values the run fetched anyway, so it needs
+every value of a form: an incremental fetch (`last_updated`) would understate compliance, and
+the structure is keyed by UIDs, so the gate is refused with the CODE scheme (`validate_spec`).
+
 Observer calls always come from the thread that called `run_transfer` (retry events of the
 fetch threads are queued and delivered there), so the observer may use the Django ORM.
 `observer.progress` is the run's heartbeat: it is called between all steps that can take long,
@@ -37,7 +45,7 @@ from dhis2.errors import Dhis2Error
 from dhis2.retry import RetryEvent
 
 from .conflicts import Conflict
-from .mapping import MappingRow
+from .mapping import PROFILE_MAPPING_TYPES, MappingRow
 from .preflight import Plan, PreflightProblem, prepare
 from .relay import RetryRelay
 from .sending import ChunkSummary
@@ -68,6 +76,7 @@ STAT_KEYS = (
     "fetched", "sent", "imported", "updated", "ignored", "deleted", "conflicts", "unmapped",
     "chunks", "retries", "splits", "skipped_chunks", "completed_registrations",
     "skipped_values", "requests", "fetch_requests", "deletions_skipped", "duplicates",
+    "mapped_by_profile", "held_back_rows", "held_back_values",
 )  # fmt: skip
 
 
@@ -92,6 +101,11 @@ class TransferSpec:
     * `include_deleted`: read soft-deleted source values and delete them on the destination
       (chunks posted with `importStrategy=DELETE`), unless the strategy is CREATE.
     * `last_updated`: incremental lower bound, UTC-aware, already minus the overlap window.
+    * `profile_mappings`: the connection profile's accepted mappings, type
+      (`mapping.PROFILE_MAPPING_TYPES`) -> source UID -> destination UID, applied where the
+      rows and maps do not decide (UID scheme only).
+    * `min_completeness`: percent (0-100) of the source data set's elements an (org unit,
+      period) must have filled to be sent; None sends every form. Full runs, UID scheme only.
     """
 
     data_set: str
@@ -114,6 +128,8 @@ class TransferSpec:
     max_concurrency: int = 4
     accepted_chunks: frozenset[str] = frozenset()
     include_deleted: bool = False
+    profile_mappings: dict[str, dict[str, str]] = field(default_factory=dict)
+    min_completeness: float | None = None
 
 
 class Observer(Protocol):
@@ -136,6 +152,7 @@ class Tuning:
     async_timeout: float = 3600.0
     completion_batch: int = 500
     max_conflict_values: int = 1000
+    max_held_back_listed: int = 500
     metadata_batch: int = 100
     sleep: Callable[[float], None] = time.sleep
 
@@ -159,6 +176,11 @@ class TransferResult:
     server_time: datetime | None
     dry_run: bool = False
     message: str = ""
+    profile_mappings_used: list[dict[str, Any]] = field(default_factory=list)
+    """`{type, source, destination, count}` per profile mapping that decided an identifier."""
+    held_back: list[dict[str, Any]] = field(default_factory=list)
+    """`{org_unit, org_unit_name, period, compliance}` per form the completeness gate held back
+    (at most `Tuning.max_held_back_listed`; `stats["held_back_rows"]` counts them all)."""
 
 
 class InvalidSpec(ValueError):
@@ -219,6 +241,20 @@ def validate_spec(spec: TransferSpec) -> list[str]:
         if not row.source_data_element or not row.target_data_element:
             errors.append("Every mapping row needs a source and a target data element.")
             break
+    unknown = sorted(set(spec.profile_mappings) - set(PROFILE_MAPPING_TYPES))
+    if unknown:
+        errors.append(f"Unknown profile mapping type(s): {', '.join(unknown)}.")
+    if spec.profile_mappings and spec.id_scheme != "UID":
+        errors.append("Profile mappings are by UID; they cannot apply with the CODE scheme.")
+    if spec.min_completeness is not None:
+        if not 0 <= spec.min_completeness <= 100:
+            errors.append("The minimum completeness must be between 0 and 100 percent.")
+        if spec.id_scheme != "UID":
+            errors.append("The completeness gate needs the UID scheme.")
+        if spec.last_updated is not None:
+            errors.append(
+                "The completeness gate needs every value of a form: it cannot run incrementally."
+            )
     return errors
 
 
@@ -277,6 +313,7 @@ def run_transfer(
             raise PreflightFailed(plan.problems, blocking)
         if any(p.severity == "error" for p in plan.problems):
             observer.log("warning", "Continuing despite preflight problems, as allowed.")
-        from .running import Run  # imported here: `running` builds on this module's types
+        from .running import TransferExecution  # imported here: it builds on these types
 
-        return Run(source, destination, spec, observer, plan, tuning, relay).execute()
+        execution = TransferExecution(source, destination, spec, observer, plan, tuning, relay)
+        return execution.execute()

@@ -1,23 +1,22 @@
 """Transfer form for the pages: lists are typed one per line (or comma-separated), maps as
-`source=destination` lines, and the mapping rows are an inline formset."""
+`source=destination` lines, and the mapping rows are an inline formset.
+
+The form and the formset only parse input; `services.save_transfer` validates and saves, and
+`show_errors` puts what it refused back on the inputs the user typed into."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
-from django.forms import inlineformset_factory
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from dhis2.periods import RELATIVE_CHOICES
 
-from .models import (
-    Transfer,
-    TransferMapping,
-    validate_identifier_map,
-    validate_period_list,
-    validate_uid_list,
-)
+from .models import Transfer, TransferMapping
+from .services import EDITABLE_FIELDS, MAPPING_FIELDS, TransferInvalid
 
 _SPLIT = re.compile(r"[\s,;]+")
 
@@ -71,10 +70,18 @@ class TransferForm(forms.ModelForm):
             "name", "profile", "data_set", "target_data_set", "relative_period", "relative_count",
             "include_descendants", "unmapped", "id_scheme", "import_strategy", "mark_complete",
             "incremental", "propagate_deletions", "async_import", "chunk_size",
-            "continue_on_preflight_problems",
+            "continue_on_preflight_problems", "use_profile_mappings", "min_completeness",
         ]  # fmt: skip
 
-    def __init__(self, *args, **kwargs) -> None:
+    #: Model field -> the text input it is typed into.
+    _TEXT_FOR = {
+        "periods": "periods_text",
+        "org_units": "org_units_text",
+        "org_unit_map": "org_unit_map_text",
+        "attribute_option_combo_map": "attribute_option_combo_map_text",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         t = self.instance
         if t.pk:
@@ -92,61 +99,87 @@ class TransferForm(forms.ModelForm):
         )
 
     def clean(self) -> dict:
-        """Turn the text inputs into the model's lists and maps, validated like the API does
-        (the JSON fields are not form fields, so model validation would skip them)."""
+        """Split the text inputs into the model's lists and maps (syntax only)."""
         data = super().clean()
-        scheme = data.get("id_scheme") or Transfer.IdScheme.UID
-        checks = (
-            ("periods_text", "periods", _list, validate_period_list),
-            ("org_units_text", "org_units", _list, validate_uid_list),
-            (
-                "org_unit_map_text",
-                "org_unit_map",
-                lambda t: _map(t, "Org unit mapping"),
-                lambda v: validate_identifier_map(v, scheme),
-            ),
+        parsers = (
+            ("periods_text", "periods", _list),
+            ("org_units_text", "org_units", _list),
+            ("org_unit_map_text", "org_unit_map", lambda t: _map(t, "Org unit mapping")),
             (
                 "attribute_option_combo_map_text",
                 "attribute_option_combo_map",
                 lambda t: _map(t, "Attribute option combo mapping"),
-                lambda v: validate_identifier_map(v, scheme),
             ),
         )
-        for text_field, model_field, parse, validate in checks:
+        for text_field, model_field, parse in parsers:
             try:
-                value = parse(data.get(text_field, ""))
-                validate(value)
-            except ValidationError as exc:
+                data[model_field] = parse(data.get(text_field) or "")
+            except forms.ValidationError as exc:
                 self.add_error(text_field, exc)
-                continue
-            setattr(self.instance, model_field, value)
         return data
 
-    _TEXT_FOR = {
-        "periods": "periods_text",
-        "org_units": "org_units_text",
-        "org_unit_map": "org_unit_map_text",
-        "attribute_option_combo_map": "attribute_option_combo_map_text",
-    }
+    def _post_clean(self) -> None:
+        """No model validation here: `save_transfer` validates (once, for every face)."""
 
-    def _update_errors(self, errors: ValidationError) -> None:
-        # Model validation names the JSON fields; show those errors on the text inputs.
-        if hasattr(errors, "error_dict"):
-            errors = ValidationError(
-                {self._TEXT_FOR.get(k, k): v for k, v in errors.error_dict.items()}
-            )
-        super()._update_errors(errors)
+    def service_fields(self) -> dict[str, Any]:
+        """The parsed input, as `save_transfer` takes it."""
+        return {
+            name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name in self.cleaned_data
+        }
+
+    def show_errors(self, exc: TransferInvalid) -> None:
+        """Put the service's field errors on the inputs (rows: `MappingFormSet.show_errors`)."""
+        for key, messages in exc.detail.items():
+            if key == "mappings" and isinstance(messages, dict):
+                continue
+            field = self._TEXT_FOR.get(key, key)
+            self.add_error(field if field in self.fields else None, list(messages))
+
+
+class MappingRowFormSet(BaseInlineFormSet):
+    """Mapping rows as typed; `save_transfer` checks them (in the transfer's id scheme, and
+    for duplicates) and replaces the stored rows, so the formset neither validates models nor
+    saves."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.row_forms: list[forms.Form] = []
+        for form in self.forms:
+            form._post_clean = lambda: None  # type: ignore[method-assign]
+
+    def validate_unique(self) -> None:
+        """Duplicates are the service's to report (on the row that repeats)."""
+
+    def rows(self) -> list[dict[str, str]]:
+        """The rows to keep, in order: stored ones not deleted, new ones not left empty."""
+        self.row_forms = []
+        out = []
+        for index, form in enumerate(self.forms):
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            if index >= self.initial_form_count() and not form.has_changed():
+                continue
+            self.row_forms.append(form)
+            out.append({name: form.cleaned_data.get(name) or "" for name in MAPPING_FIELDS})
+        return out
+
+    def show_errors(self, exc: TransferInvalid) -> None:
+        nested = exc.detail.get("mappings")
+        if not isinstance(nested, dict):
+            if nested:
+                self._non_form_errors = self.error_class(list(nested))
+            return
+        for key, fields in nested.items():
+            form = self.row_forms[int(key)]
+            for name, messages in fields.items():
+                form.add_error(name if name in form.fields else NON_FIELD_ERRORS, messages)
 
 
 MappingFormSet = inlineformset_factory(
     Transfer,
     TransferMapping,
-    fields=[
-        "source_data_element",
-        "source_category_option_combo",
-        "target_data_element",
-        "target_category_option_combo",
-    ],
+    formset=MappingRowFormSet,
+    fields=list(MAPPING_FIELDS),
     extra=3,
     can_delete=True,
 )

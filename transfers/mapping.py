@@ -8,8 +8,17 @@ Lookup order for each value (first hit wins):
 
 1. a row for exactly (data element, category option combo);
 2. a row for the data element with no source option combo ("any combo of this element");
-3. the unmapped policy: ``"send"`` keeps the identifiers unchanged, ``"skip"`` drops the value.
+3. the connection profile's accepted mappings (`profile_mappings`, from a metadata review),
+   when the transfer uses them: data element by data element, option combos, attribute option
+   combos and org units each by their own table. The transfer's rows and maps always win;
+   the profile only fills in what they do not cover. Values so mapped are counted
+   (`mapped_by_profile`, and per profile mapping in `profile_report`);
+4. the unmapped policy: ``"send"`` keeps the identifiers unchanged, ``"skip"`` drops the value.
    Both are counted per (data element, option combo), never silently.
+
+A review writes no profile mapping for an object with the same UID on both sides (it is sent
+unchanged anyway), so with ``"skip"`` a data element is "mapped" only by a transfer row or a
+profile mapping that renames it.
 
 When the row leaves the target option combo empty, the value keeps its own combo. The default
 category option combo has a fixed UID on databases created by DHIS2 (`HllvX50cXC0`) but other
@@ -32,6 +41,7 @@ from typing import Any, NamedTuple, TypeVar
 
 __all__ = [
     "NO_CODE",
+    "PROFILE_MAPPING_TYPES",
     "Collisions",
     "DataValue",
     "DuplicateGuard",
@@ -42,6 +52,15 @@ __all__ = [
 
 NO_CODE = "(no identifier)"
 """Shown for a value whose object has no code on the source (CODE scheme exports null)."""
+
+PROFILE_MAPPING_TYPES = (
+    "dataElements",
+    "categoryOptionCombos",
+    "attributeOptionCombos",
+    "organisationUnits",
+)
+"""The kinds of a profile's mappings (`metadata_sync.schema.MAPPING_TYPES`, repeated here
+because the engine imports no app): type -> source UID -> destination UID."""
 
 Pair = tuple[str, str | None]
 """(data element, category option combo)."""
@@ -174,6 +193,7 @@ class Mapper:
         source_default_coc: str | None = None,
         destination_default_coc: str | None = None,
         require_combos: bool = False,
+        profile_mappings: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         if unmapped not in ("send", "skip"):
             raise ValueError(f"Unmapped policy must be 'send' or 'skip', not {unmapped!r}.")
@@ -191,27 +211,41 @@ class Mapper:
         self.source_default = source_default_coc
         self.destination_default = destination_default_coc
         self.require_combos = require_combos
+        profile = profile_mappings or {}
+        self._p_de = dict(profile.get("dataElements") or {})
+        self._p_coc = dict(profile.get("categoryOptionCombos") or {})
+        self._p_aoc = dict(profile.get("attributeOptionCombos") or {})
+        self._p_ou = dict(profile.get("organisationUnits") or {})
+        #: Values a profile mapping changed at least one identifier of.
+        self.mapped_by_profile = 0
+        #: (type, source, destination) -> values it applied to.
+        self.profile_used: Counter[tuple[str, str, str]] = Counter()
         # (data element, combo, identified): identified=False when the source sent no identifier.
         self.unmapped: Counter[tuple[str, str, bool]] = Counter()
 
     # ---- single objects ------------------------------------------------------------------------
 
     def combo(self, coc: str | None) -> str | None:
-        """A source option combo that no row changes: the default becomes the destination's."""
+        """A source option combo that no row changes: the default becomes the destination's,
+        a combo the profile maps becomes its destination combo, any other stays."""
         if coc is None or coc == self.source_default:
             return self.destination_default
-        return coc
+        return self._p_coc.get(coc, coc)
 
     def attribute_combo(self, aoc: str | None) -> str | None:
-        """Explicit map first, then default translation, else unchanged."""
+        """Explicit map first, then the profile's, then default translation, else unchanged."""
         if aoc is not None and aoc in self._aoc_map:
             return self._aoc_map[aoc]
+        if aoc is not None and aoc in self._p_aoc:
+            return self._p_aoc[aoc]
         if aoc is None or aoc == self.source_default:
             return self._aoc_map.get(self.source_default or "", self.destination_default)
         return aoc
 
     def org_unit(self, ou: str) -> str:
-        return self._ou_map.get(ou, ou)
+        if ou in self._ou_map:
+            return self._ou_map[ou]
+        return self._p_ou.get(ou, ou)
 
     def element(self, de: str, coc: str | None) -> tuple[str, str | None] | None:
         """(target element, target combo) for a source pair; None when unmapped (not counted)."""
@@ -222,12 +256,44 @@ class Mapper:
         if row is None:
             row = self._any.get(de)
         if row is None:
+            if de in self._p_de:
+                return self._p_de[de], self.combo(coc)
             return None
         target_coc = row.target_category_option_combo
         return row.target_data_element, target_coc if target_coc else self.combo(coc)
 
     def has_row(self, de: str) -> bool:
         return de in self._any or any(key[0] == de for key in self._exact)
+
+    def _note_profile(self, value: DataValue) -> None:
+        """Count the profile mappings that decided an identifier of `value` (a transfer row or
+        map that covers the identifier decided it instead)."""
+        used: list[tuple[str, str, str]] = []
+        de, coc = value.data_element or "", value.category_option_combo
+        row = self._exact.get((de, coc)) if coc is not None else None
+        if row is None and (coc is None or coc == self.source_default):
+            row = self._exact.get((de, self.source_default or ""))
+        row = row or self._any.get(de)
+        if row is None and de in self._p_de:
+            used.append(("dataElements", de, self._p_de[de]))
+        if (row is None or not row.target_category_option_combo) and coc in self._p_coc:
+            used.append(("categoryOptionCombos", coc or "", self._p_coc[coc or ""]))
+        aoc = value.attribute_option_combo
+        if aoc is not None and aoc not in self._aoc_map and aoc in self._p_aoc:
+            used.append(("attributeOptionCombos", aoc, self._p_aoc[aoc]))
+        ou = value.org_unit or ""
+        if ou not in self._ou_map and ou in self._p_ou:
+            used.append(("organisationUnits", ou, self._p_ou[ou]))
+        if used:
+            self.mapped_by_profile += 1
+            self.profile_used.update(used)
+
+    def profile_report(self) -> list[dict[str, Any]]:
+        """`{type, source, destination, count}` per profile mapping used, most used first."""
+        return [
+            {"type": kind, "source": src, "destination": dst, "count": count}
+            for (kind, src, dst), count in self.profile_used.most_common()
+        ]
 
     def collisions(
         self,
@@ -292,10 +358,12 @@ class Mapper:
             if not self.send_unmapped:
                 return None
             target = (value.data_element, self.combo(value.category_option_combo))
+        if self._p_de or self._p_coc or self._p_aoc or self._p_ou:
+            self._note_profile(value)
         return DataValue(
             target[0],
             value.period,
-            self._ou_map.get(value.org_unit, value.org_unit),
+            self.org_unit(value.org_unit),
             target[1],
             self.attribute_combo(value.attribute_option_combo),
             value.value,

@@ -1,9 +1,11 @@
 """Saved aggregate data transfers, their mappings, and what their runs left behind.
 
-A `Transfer` is configuration (admin-managed, operator-launchable). Each run of it is a
-`jobs.Run` of kind "transfer"; accepted chunks are checkpointed per run (`ChunkCheckpoint`) so a
-failed run can be resumed, and conflicts are kept per run (`TransferConflict`) for the run page
-and its CSV download.
+A `Transfer` is configuration (admin-managed, operator-launchable), saved only through
+`transfers.services.save_transfer`, which validates it, replaces its mapping rows and resets
+the incremental watermark when the scope changed (no `save()` override, no signals). Each run
+of it is a `jobs.Run` of kind "transfer"; accepted chunks are checkpointed per run
+(`ChunkCheckpoint`) so a failed run can be resumed, and conflicts are kept per run
+(`TransferConflict`) for the run page and its CSV download.
 """
 
 from __future__ import annotations
@@ -11,22 +13,24 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.signals import post_delete, post_save, pre_save
-from django.dispatch import receiver
 
 from connections.models import ConnectionProfile
+from dhis2 import uids
 from jobs.models import Run
 from jobs.registry import target_for
 
 
-def validate_uid(value: str) -> None:
-    from dhis2.uids import is_valid_uid
-
-    if not is_valid_uid(value):
+def validate_uid(value: object) -> None:
+    """The Django face of `dhis2.uids.validate_uid`: one rule and one wording for a UID,
+    whether the client library, a form or the API checks it."""
+    try:
+        uids.validate_uid(value, what="")
+    except ValueError as exc:
         raise ValidationError(
-            f"'{value}' is not a DHIS2 UID: 11 letters or digits, starting with a letter "
-            "(e.g. BfMAe6Itzgt)."
-        )
+            f"{str(exc).strip()} A DHIS2 UID is 11 letters or digits, starting with a letter "
+            "(e.g. BfMAe6Itzgt).",
+            code="invalid_uid",
+        ) from exc
 
 
 def validate_uid_list(value: list) -> None:
@@ -150,6 +154,20 @@ class Transfer(models.Model):
         default=False,
         help_text="Import anyway when the preflight finds problems (they are still reported).",
     )
+    use_profile_mappings = models.BooleanField(
+        default=False,
+        help_text="Also apply the connection profile's accepted metadata mappings to values "
+        "this transfer's own mapping rows and maps do not cover (UID scheme only).",
+    )
+    min_completeness = models.FloatField(
+        "minimum completeness (%)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Send an org unit's period only when at least this percent of the data set's "
+        "data elements are filled on the source; the others are held back and listed on the "
+        "run. Blank: send everything. Not with incremental runs or the CODE scheme.",
+    )
     watermark = models.DateTimeField(
         null=True,
         blank=True,
@@ -168,20 +186,13 @@ class Transfer(models.Model):
         return self.name
 
     #: Changing any of these changes which values a run covers, so an incremental watermark
-    #: kept from before would skip the older values of the new scope: it is reset.
+    #: kept from before would skip the older values of the new scope: `save_transfer` resets it.
     SCOPE_FIELDS = (
         "profile_id", "data_set", "target_data_set", "periods", "relative_period",
         "relative_count", "org_units", "include_descendants", "org_unit_map",
         "attribute_option_combo_map", "unmapped", "id_scheme", "propagate_deletions",
-        "import_strategy", "mark_complete",
+        "import_strategy", "mark_complete", "use_profile_mappings", "min_completeness",
     )  # fmt: skip
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk and self.watermark is not None:
-            before = Transfer.objects.filter(pk=self.pk).values(*self.SCOPE_FIELDS).first()
-            if before and any(before[f] != getattr(self, f) for f in self.SCOPE_FIELDS):
-                self.watermark = None
-        super().save(*args, **kwargs)
 
     @property
     def target(self) -> str:
@@ -204,18 +215,46 @@ class Transfer(models.Model):
                 raise ValidationError({"relative_period": str(exc)}) from exc
         if not self.org_units:
             raise ValidationError({"org_units": "Choose at least one org unit."})
-        errors = {}
+        errors: dict[str, list[str]] = {}
         for name in ("org_unit_map", "attribute_option_combo_map"):
             try:
                 validate_identifier_map(getattr(self, name), self.id_scheme)
             except ValidationError as exc:
                 errors[name] = exc.messages
+        errors.update(self._option_errors())
         if errors:
             raise ValidationError(errors)
 
+    def _option_errors(self) -> dict[str, list[str]]:
+        """Options that cannot work together (see `transfers.engine`, completeness gate)."""
+        errors: dict[str, list[str]] = {}
+        code = self.id_scheme == self.IdScheme.CODE
+        if self.use_profile_mappings and code:
+            errors["use_profile_mappings"] = [
+                "A profile's mappings are by UID; they cannot apply with the CODE scheme."
+            ]
+        if self.min_completeness is not None:
+            gate: list[str] = []
+            if code:
+                # The source structure that compliance is computed on is keyed by UIDs.
+                gate.append("The minimum completeness needs the UID scheme.")
+            if self.incremental:
+                # An incremental run fetches only changed values: compliance would be
+                # understated and complete forms held back.
+                gate.append(
+                    "The minimum completeness needs every value of a form, so it cannot be "
+                    "used with incremental runs."
+                )
+            if gate:
+                errors["min_completeness"] = gate
+        return errors
+
 
 class TransferMapping(models.Model):
-    """One mapping row, in the transfer's id scheme (UIDs, or codes when the scheme is CODE)."""
+    """One mapping row, in the transfer's id scheme (UIDs, or codes when the scheme is CODE).
+
+    Rows are checked and replaced only by `transfers.services.save_transfer` (they depend on
+    the transfer's scheme, so a row cannot judge itself)."""
 
     transfer = models.ForeignKey(Transfer, on_delete=models.CASCADE, related_name="mappings")
     source_data_element = models.CharField(max_length=50)
@@ -245,25 +284,6 @@ class TransferMapping(models.Model):
             f".{self.target_category_option_combo}" if self.target_category_option_combo else ""
         )
         return f"{src} → {dst}"
-
-    def clean(self) -> None:
-        try:
-            scheme = self.transfer.id_scheme
-        except Transfer.DoesNotExist:  # not attached to a transfer yet
-            scheme = Transfer.IdScheme.UID
-        errors = {}
-        for name in (
-            "source_data_element", "source_category_option_combo",
-            "target_data_element", "target_category_option_combo",
-        ):  # fmt: skip
-            value = getattr(self, name)
-            if value or not name.endswith("option_combo"):
-                try:
-                    validate_identifier(value, scheme)
-                except ValidationError as exc:
-                    errors[name] = exc.messages
-        if errors:
-            raise ValidationError(errors)
 
 
 class ChunkCheckpoint(models.Model):
@@ -302,23 +322,3 @@ class TransferConflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.error_code or 'conflict'}: {self.message[:60]}"
-
-
-@receiver([post_save, post_delete], sender=TransferMapping, dispatch_uid="mapping_resets_watermark")
-def _mapping_changed(sender, instance: TransferMapping, **kwargs) -> None:
-    """New or changed mapping rows change what a run sends: the next run must be complete."""
-    Transfer.objects.filter(pk=instance.transfer_id).exclude(watermark=None).update(watermark=None)
-
-
-@receiver(pre_save, sender=ConnectionProfile, dispatch_uid="profile_change_resets_watermarks")
-def _profile_changing(sender, instance: ConnectionProfile, **kwargs) -> None:
-    """Another source or destination means none of the data was moved there yet."""
-    if not instance.pk:
-        return
-    before = ConnectionProfile.objects.filter(pk=instance.pk).values("source_id", "destination_id")
-    row = before.first()
-    if row and (row["source_id"], row["destination_id"]) != (
-        instance.source_id,
-        instance.destination_id,
-    ):
-        Transfer.objects.filter(profile_id=instance.pk).update(watermark=None)

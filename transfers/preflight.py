@@ -85,6 +85,8 @@ class Plan:
     blocks: list[OrgUnitBlock] = field(default_factory=list)
     collisions: Collisions = field(default_factory=Collisions)
     """Many-to-one parts of the mapping; the run guards against duplicates only when set."""
+    org_unit_names: dict[str, str] = field(default_factory=dict)
+    """Source org unit UID -> name, of the units the source data set is assigned to."""
 
     def blocking(self, allow_problems: bool) -> list[PreflightProblem]:
         stops = {"fatal"} if allow_problems else {"fatal", "error"}
@@ -173,6 +175,7 @@ def make_mapper(spec: TransferSpec, source_default: str | None, dest_default: st
         source_default_coc=source_default,
         destination_default_coc=dest_default,
         require_combos=spec.id_scheme != "UID",
+        profile_mappings=spec.profile_mappings,
     )
 
 
@@ -253,6 +256,7 @@ def prepare(
     ]
     src_ous = [o for o in src_ds.get("organisationUnits") or [] if isinstance(o, dict)]
     assigned = [(str(o.get("id")), str(o.get("path") or "")) for o in src_ous]
+    plan.org_unit_names = {str(o.get("id")): str(o.get("name") or "") for o in src_ous}
     plan.blocks = plan_blocks(
         roots, assigned, include_descendants=spec.include_descendants, per_request=per_request
     )

@@ -15,8 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from completeness.assess import read_data_set
+from completeness.compliance import DataSetStructure, gate_block
 from dhis2.errors import Dhis2Error
 
 from .chunking import Chunk, Chunker
@@ -34,11 +36,11 @@ if TYPE_CHECKING:
 
     from .engine import Observer, TransferSpec, Tuning
 
-__all__ = ["Run"]
+__all__ = ["TransferExecution"]
 
 
 @contextmanager
-def _failures(run: Run) -> Iterator[None]:
+def _failures(run: TransferExecution) -> Iterator[None]:
     """Turn DHIS2 failures into `TransferFailed` with the partial result; any other stop
     (a cancellation or abort raised by the observer) keeps its type and carries the partial
     result as `partial_result`, so the caller can still record what was stored."""
@@ -61,8 +63,12 @@ def _failures(run: Run) -> Iterator[None]:
         run.relay.drain()
 
 
-class Run:
-    """State of one run; `execute()` once."""
+class TransferExecution:
+    """The engine's state for one execution of a transfer; `execute()` once.
+
+    Not `jobs.models.Run` (the database record of the background job): this object lives only
+    while the engine works, and the task layer copies its result onto that record.
+    """
 
     def __init__(
         self,
@@ -113,6 +119,8 @@ class Run:
         self.requests_done = 0
         self.chunked = 0  # values given to the chunker
         self.doing = "Reading the source"
+        self.structure: DataSetStructure | None = None
+        self.held_back: list[dict[str, object]] = []
         relay.heartbeat = lambda e: self._heartbeat(f"retrying {e.method} after {e.reason}")
 
     # ---- phases ------------------------------------------------------------------------------
@@ -134,6 +142,8 @@ class Run:
                 f"{plan.clock.tz_name}).",
             )
         with _failures(self):
+            if spec.min_completeness is not None:
+                self._read_structure()
             self._transfer()
         with _failures(self):
             self._complete()
@@ -157,6 +167,8 @@ class Run:
                 self.requests_done = done
                 self.stats["fetch_requests"] += 1
                 self.stats["fetched"] += len(values)
+                if self.structure is not None:
+                    values = self._gate(values)
                 for value in values:
                     self._feed(value)
                 self.percent = 95.0 * done / total
@@ -167,6 +179,39 @@ class Run:
                 )
         for chunk in self.chunker.flush():
             self._handle(chunk)
+
+    def _read_structure(self) -> None:
+        """The source data set's elements and combos, for the completeness gate (one request;
+        the values it judges are the ones this run fetches anyway)."""
+        self.structure = read_data_set(self.source, self.spec.data_set)
+        self.observer.log(
+            "info",
+            f"Completeness gate: only org unit/period forms with at least "
+            f"{self.spec.min_completeness:g}% of the {len(self.structure.elements)} data "
+            "elements filled on the source are sent.",
+        )
+
+    def _gate(self, values: list[DataValue]) -> list[DataValue]:
+        """Hold back the forms of this block below the minimum (a block holds whole forms)."""
+        assert self.structure is not None and self.spec.min_completeness is not None
+        gate = gate_block(self.structure, values, min_completeness=self.spec.min_completeness)
+        if not gate.held_back_rows:
+            return values
+        self.stats["held_back_rows"] += gate.held_back_rows
+        self.stats["held_back_values"] += gate.held_back_values
+        names = self.plan.org_unit_names
+        room = self.tuning.max_held_back_listed - len(self.held_back)
+        for form in gate.held_back_forms[: max(0, room)]:
+            self.held_back.append(
+                {
+                    "org_unit": form.org_unit,
+                    "org_unit_name": names.get(form.org_unit, ""),
+                    "period": form.period,
+                    "compliance": form.compliance,
+                    "no_data": form.no_data,
+                }
+            )
+        return cast("list[DataValue]", gate.kept)  # the values given, minus held-back forms
 
     def _params(self, unit: FetchUnit) -> list[tuple[str, str]]:
         return fetch_params(
@@ -342,6 +387,7 @@ class Run:
         stats["retries"] = self.relay.count
         stats["unmapped"] = self.mapper.unmapped_count
         stats["conflicts"] = self.conflicts.total
+        stats["mapped_by_profile"] = self.mapper.mapped_by_profile
         return TransferResult(
             stats=stats,
             conflicts=self.conflicts.conflicts,
@@ -350,6 +396,8 @@ class Run:
             all_chunks_accepted=self.all_accepted,
             server_time=self.plan.clock.server_time,
             dry_run=self.spec.dry_run,
+            profile_mappings_used=self.mapper.profile_report(),
+            held_back=list(self.held_back),
             message=_summary_text(
                 stats, dry_run=self.spec.dry_run, unmapped_sent=self.mapper.send_unmapped
             ),
@@ -385,4 +433,11 @@ def _summary_text(stats: dict[str, int], *, dry_run: bool, unmapped_sent: bool) 
         parts.append(f"{stats['retries']} retries, {stats['splits']} split(s)")
     if stats["completed_registrations"]:
         parts.append(f"{stats['completed_registrations']} completeness registration(s)")
+    if stats["mapped_by_profile"]:
+        parts.append(f"{stats['mapped_by_profile']} value(s) mapped by the profile's mappings")
+    if stats["held_back_rows"]:
+        parts.append(
+            f"{stats['held_back_values']} value(s) of {stats['held_back_rows']} org unit/period "
+            "form(s) held back below the minimum completeness"
+        )
     return "; ".join(parts) + "."

@@ -23,7 +23,7 @@ from .engine import (
 )
 from .engine import run_transfer as engine_run
 from .models import ChunkCheckpoint, Transfer, TransferConflict
-from .services import resume_chain
+from .services import profile_mappings_for, resume_chain
 
 
 class RunObserver:
@@ -131,6 +131,10 @@ def run_transfer(ctx: RunContext) -> str:
             ChunkCheckpoint.objects.filter(run_id__in=chain).values_list("key", flat=True)
         )
         ctx.info(f"Resuming run #{chain[0]}: {len(accepted)} chunks were already accepted.")
+    profile_maps = profile_mappings_for(transfer)
+    if transfer.use_profile_mappings:
+        counts = ", ".join(f"{len(m)} {kind}" for kind, m in profile_maps.items() if m)
+        ctx.info(f"Profile mappings of {profile.name} apply: {counts or 'none accepted yet'}.")
     last_updated = None
     if transfer.incremental and transfer.watermark and not ctx.params.get("full"):
         overlap = timedelta(minutes=settings.TRANSFER_INCREMENTAL_OVERLAP_MINUTES)
@@ -166,6 +170,8 @@ def run_transfer(ctx: RunContext) -> str:
             accepted_chunks=accepted,
             async_import={"always": True, "never": False}.get(transfer.async_import, "auto"),
             include_deleted=transfer.propagate_deletions,
+            profile_mappings=profile_maps,
+            min_completeness=transfer.min_completeness,
         )
         try:
             result = engine_run(source, destination, spec, observer)
@@ -208,6 +214,11 @@ def _keep(ctx: RunContext, result: TransferResult) -> None:
     ctx.stats.update(result.stats)
     if result.unmapped:
         ctx.stats["unmapped_detail"] = result.unmapped[:200]
+    if result.profile_mappings_used:
+        ctx.stats["profile_mapping_detail"] = result.profile_mappings_used[:200]
+    if result.held_back:
+        # Capped by the engine (`Tuning.max_held_back_listed`); the counts cover them all.
+        ctx.stats["held_back_detail"] = result.held_back
     _save_conflicts(ctx.run_id, result.conflicts)
 
 

@@ -8,7 +8,6 @@ import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -17,7 +16,14 @@ from jobs.models import Run
 
 from .forms import MappingFormSet, TransferForm
 from .models import Transfer, TransferConflict
-from .services import NotResumable, TransferBusy, start_transfer
+from .services import (
+    NotResumable,
+    TransferBusy,
+    TransferInvalid,
+    profile_mappings_in_force,
+    save_transfer,
+    start_transfer,
+)
 
 
 @login_required
@@ -36,23 +42,34 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         Transfer.objects.select_related("profile__source", "profile__destination"), pk=pk
     )
     runs = Run.objects.filter(target=transfer.target).select_related("started_by")[:25]
-    return render(
-        request,
-        "transfers/detail.html",
-        {"transfer": transfer, "runs": runs, "mappings": transfer.mappings.all()},
-    )
+    context = {
+        "transfer": transfer,
+        "runs": runs,
+        "mappings": transfer.mappings.all(),
+        "profile_mappings": profile_mappings_in_force(transfer),
+    }
+    return render(request, "transfers/detail.html", context)
 
 
 def _edit(request: HttpRequest, transfer: Transfer) -> HttpResponse:
+    """The form and the formset parse; `save_transfer` validates and saves, and what it
+    refuses is shown on the inputs."""
     form = TransferForm(request.POST or None, instance=transfer)
     formset = MappingFormSet(request.POST or None, instance=transfer, prefix="mappings")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
-        with transaction.atomic():
-            saved = form.save()
-            formset.instance = saved
-            formset.save()
-        messages.success(request, f"Transfer {saved.name} saved.")
-        return redirect("transfer-detail", pk=saved.pk)
+        try:
+            saved = save_transfer(
+                transfer if transfer.pk else None,
+                user=request.user,
+                mappings=formset.rows(),
+                **form.service_fields(),
+            )
+        except TransferInvalid as exc:
+            form.show_errors(exc)
+            formset.show_errors(exc)
+        else:
+            messages.success(request, f"Transfer {saved.name} saved.")
+            return redirect("transfer-detail", pk=saved.pk)
     return render(
         request, "transfers/form.html", {"form": form, "formset": formset, "transfer": transfer}
     )

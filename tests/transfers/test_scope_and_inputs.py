@@ -9,10 +9,11 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from connections.services import save_profile
 from jobs.models import Run
 from tests.conftest import api_as
-from transfers.models import Transfer, TransferConflict, TransferMapping
-from transfers.services import start_transfer
+from transfers.models import Transfer, TransferConflict
+from transfers.services import save_transfer, start_transfer
 
 MARK = datetime(2024, 7, 1, tzinfo=UTC)
 
@@ -42,11 +43,14 @@ def test_changing_only_the_chunk_size_keeps_the_watermark(alice: User, transfer:
 
 def test_a_new_mapping_row_resets_the_watermark(transfer: Transfer) -> None:
     with_watermark(transfer)
-    TransferMapping.objects.create(
-        transfer=transfer, source_data_element="s46m5MS0hxu", target_data_element="x3Do5e7g4Qo"
-    )
+    rows = [
+        {"source_data_element": "fbfJHSPpUQD", "target_data_element": "cYeuwXTCPkU"},
+        {"source_data_element": "s46m5MS0hxu", "target_data_element": "x3Do5e7g4Qo"},
+    ]
+    save_transfer(transfer, user=None, mappings=rows)
     transfer.refresh_from_db()
     assert transfer.watermark is None
+    assert transfer.mappings.count() == 2
 
 
 def test_full_run_is_asked_for_through_the_api(
@@ -91,8 +95,8 @@ def page_form(profile, **overrides: str) -> dict:
     [
         ("periods_text", "banana", "banana"),
         ("periods_text", "2024W99", "2024W99"),
-        ("org_units_text", "notauid", "not a DHIS2 UID"),
-        ("org_unit_map_text", "abc=ImspTQPwCqd", "not a DHIS2 UID"),
+        ("org_units_text", "notauid", "not a valid DHIS2 identifier"),
+        ("org_unit_map_text", "abc=ImspTQPwCqd", "not a valid DHIS2 identifier"),
     ],
 )
 def test_page_form_refuses_what_the_api_refuses(
@@ -190,9 +194,7 @@ def test_pointing_the_profile_elsewhere_resets_its_transfers_watermarks(
     other = Instance(name="Other", base_url="https://other.example.org", username="a")
     other.set_password("b")
     other.save()
-    profile = transfer.profile
-    profile.destination = other
-    profile.save()
+    save_profile(transfer.profile, user=None, destination=other)
     transfer.refresh_from_db()
     assert transfer.watermark is None
 

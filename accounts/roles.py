@@ -25,6 +25,7 @@ OPERATOR_EXTRA = (
     "jobs.cancel_run",
     "jobs.run_schedule",
     "connections.test_instance",
+    "metadata_sync.review_assessment",
 )
 
 #: Admins get every permission of the project apps, manage team members (users) and give them

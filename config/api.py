@@ -12,11 +12,14 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from completeness.api import CompletenessAssessmentViewSet
 from connections.api import ConnectionProfileViewSet, InstanceViewSet
 from connections.crypto import CredentialDecryptionError
 from connections.services import CredentialsMissing
 from dhis2.errors import Dhis2Error
 from jobs.api import RunViewSet, ScheduleViewSet
+from metadata_sync.api import MetadataAssessmentViewSet, ProfileMappingsView, ProfileMappingViewSet
+from tracker.api import EventTransferErrorViewSet, EventTransferViewSet
 from transfers.api import RunConflictViewSet, TransferViewSet
 
 
@@ -55,10 +58,18 @@ router.register("instances", InstanceViewSet, basename="api-instance")
 router.register("profiles", ConnectionProfileViewSet, basename="api-profile")
 router.register("runs", RunViewSet, basename="api-run")
 router.register("schedules", ScheduleViewSet, basename="api-schedule")
+router.register("metadata-assessments", MetadataAssessmentViewSet, basename="api-md-assessment")
+router.register("profile-mappings", ProfileMappingViewSet, basename="api-profile-mapping")
 router.register("transfers", TransferViewSet, basename="api-transfer")
+router.register(
+    "completeness-assessments", CompletenessAssessmentViewSet, basename="api-completeness"
+)
 router.register("transfer-conflicts", RunConflictViewSet, basename="api-transfer-conflict")
+router.register("tracker-transfers", EventTransferViewSet, basename="api-tracker-transfer")
+router.register("tracker-errors", EventTransferErrorViewSet, basename="api-tracker-error")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
+    path("profiles/<int:pk>/mappings/", ProfileMappingsView.as_view(), name="api-profile-mappings"),
     path("", include(router.urls)),
 ]

@@ -1,8 +1,10 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config import health
 from connections import views as connection_views
 from jobs import views as job_views
 from transfers import views as transfer_views
@@ -11,6 +13,17 @@ admin.site.site_header = "dhis2sync administration"
 admin.site.site_title = "dhis2sync"
 admin.site.index_title = "Configuration"
 admin.site.site_url = "/"
+
+# Swagger UI under the site's CSP: its init script comes from a URL of its own (the split view)
+# and its assets from the CDN drf-spectacular loads them from; its page has one inline <style>.
+_SWAGGER_CDN = "https://cdn.jsdelivr.net"
+_swagger_ui = csp_update(
+    {
+        "script-src": [_SWAGGER_CDN],
+        "style-src": [_SWAGGER_CDN, "'unsafe-inline'"],
+        "img-src": [_SWAGGER_CDN],
+    }
+)(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
 
 urlpatterns = [
     path("", job_views.dashboard, name="dashboard"),
@@ -28,9 +41,9 @@ urlpatterns = [
     path("transfers/<int:pk>/edit/", transfer_views.transfer_edit, name="transfer-edit"),
     path("transfers/<int:pk>/run/", transfer_views.transfer_run, name="transfer-run"),
     path("runs/<int:run_id>/conflicts.csv", transfer_views.conflicts_csv, name="run-conflicts-csv"),
-    path("metadata/", job_views.coming_soon, {"feature": "Metadata sync"}, name="metadata"),
-    path("completeness/", job_views.coming_soon, {"feature": "Completeness"}, name="completeness"),
-    path("tracker/", job_views.coming_soon, {"feature": "Tracker events"}, name="tracker"),
+    path("metadata/", include("metadata_sync.urls")),
+    path("completeness/", include("completeness.urls")),
+    path("tracker/", include("tracker.urls")),
     path("schedules/", job_views.schedule_list, name="schedules"),
     path("schedules/new/", job_views.schedule_create, name="schedule-create"),
     path("schedules/<int:pk>/", job_views.schedule_detail, name="schedule-detail"),
@@ -39,8 +52,10 @@ urlpatterns = [
     path("schedules/<int:pk>/pause/", job_views.schedule_pause, name="schedule-pause"),
     path("schedules/<int:pk>/resume/", job_views.schedule_resume, name="schedule-resume"),
     path("schedules/<int:pk>/run/", job_views.schedule_run, name="schedule-run"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", _swagger_ui, name="api-docs"),
 ]

@@ -110,6 +110,48 @@ OPERATIONS: dict[str, Operation] = {
             task="connections.tasks.check_connection",
             object_param="instance_id",
         ),
+        Operation(
+            key="event_transfer",
+            label="Tracker event transfer",
+            model="tracker.EventTransfer",
+            start="tracker.services.start_event_transfer",
+            task="tracker.tasks.run_event_transfer",
+            object_param="event_transfer_id",
+        ),
+        Operation(
+            key="metadata_assessment",
+            label="Metadata assessment",
+            model="metadata_sync.MetadataAssessment",
+            start="metadata_sync.services.start_metadata_assessment",
+            task="metadata_sync.tasks.run_metadata_assessment",
+            object_param="assessment_id",
+        ),
+        Operation(
+            key="metadata_apply",
+            label="Metadata validation and apply",
+            model="metadata_sync.MetadataAssessment",
+            start="metadata_sync.services.start_metadata_apply",
+            task="metadata_sync.tasks.run_metadata_apply",
+            object_param="assessment_id",
+            schedulable=False,
+        ),
+        Operation(
+            key="completeness_assessment",
+            label="Completeness assessment",
+            model="completeness.CompletenessAssessment",
+            start="completeness.services.start_completeness_assessment",
+            task="completeness.tasks.run_completeness_assessment",
+            object_param="assessment_id",
+        ),
+        Operation(
+            key="completeness_mark",
+            label="Completeness marking",
+            model="completeness.CompletenessAssessment",
+            start="completeness.services.start_completeness_mark",
+            task="completeness.tasks.run_completeness_mark",
+            object_param="assessment_id",
+            schedulable=False,
+        ),
     )
 }
 

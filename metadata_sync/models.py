@@ -56,6 +56,10 @@ class MetadataAssessment(models.Model):
     class Meta:
         ordering = ["-created", "-id"]
         indexes = [models.Index(fields=["profile", "-created"], name="md_assessment_profile_idx")]
+        permissions = [
+            ("review_assessment", "Can accept or reject the suggestions of an assessment"),
+            ("apply_metadata", "Can apply (commit) metadata to the destination"),
+        ]
 
     def __str__(self) -> str:
         return f"Assessment {self.pk} of {self.profile}"
@@ -133,3 +137,33 @@ class ProfileMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.source_id} → {self.destination_id}"
+
+
+class MetadataImportError(models.Model):
+    """One error report of a metadata validation or commit, kept for the run page.
+
+    DHIS2's report is the only account of why an import was refused (E5002 a missing reference,
+    E5003 a duplicate name ...); the run's stats keep the figures, these rows the errors.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metadata_import_errors")
+    assessment = models.ForeignKey(
+        MetadataAssessment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_errors",
+    )
+    mode = models.CharField(max_length=10, help_text="VALIDATE or COMMIT")
+    error_code = models.CharField(max_length=20, blank=True)
+    type = models.CharField(max_length=100, blank=True)
+    object_id = models.CharField(max_length=50, blank=True)
+    object_name = models.CharField(max_length=255, blank=True)
+    property = models.CharField(max_length=100, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["run", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.error_code} {self.type} {self.object_id}: {self.message[:60]}"

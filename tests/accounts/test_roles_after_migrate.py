@@ -25,6 +25,7 @@ OPERATOR_EXTRA = {
     "jobs.cancel_run",
     "jobs.run_schedule",
     "connections.test_instance",
+    "metadata_sync.review_assessment",  # operators accept or reject suggestions
 }
 ADMIN_USERS = {"auth.add_user", "auth.change_user", "auth.delete_user", "auth.view_user"}
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.roles import ADMIN, OPERATOR
@@ -56,6 +57,14 @@ def expected_status(actor: str, allowed: set[str], ok: int) -> int:
     if actor == ANON:
         return 401
     return ok if actor in allowed else 403
+
+
+def page_as(user: User | None = None) -> Client:
+    """A browser session for the pages and the admin, logged in as `user` (None: anonymous)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
 
 
 def api_as(user: User | None) -> APIClient:

@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
-from django.test import Client
 from django_q.models import Schedule as QSchedule
 
 from jobs.models import Run, Schedule
 from jobs.schedules import RUNNER
+from tests.conftest import page_as
 from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
 from tests.jobs.test_schedules import make_fire, make_nightly
 from transfers.models import Transfer
@@ -33,13 +33,6 @@ def fire(django_capture_on_commit_callbacks):
     return make_fire(django_capture_on_commit_callbacks)
 
 
-def browser(user: User | None = None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
-
-
 def form_data(transfer: Transfer, **changes: str) -> dict[str, str]:
     data = {
         "name": "Weekly HMIS",
@@ -58,12 +51,12 @@ def form_data(transfer: Transfer, **changes: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("url", ["/schedules/", "/schedules/new/", "/schedules/1/"])
 def test_schedule_pages_need_login(db, url: str) -> None:
-    resp = browser().get(url)
+    resp = page_as().get(url)
     assert resp.status_code == 302 and resp["Location"].startswith("/login/")
 
 
 def test_no_role_sees_nothing(charlie: User, nightly: Schedule) -> None:
-    client = browser(charlie)
+    client = page_as(charlie)
     assert client.get("/schedules/").status_code == 403
     assert client.get(f"/schedules/{nightly.pk}/").status_code == 403
     assert client.post(f"/schedules/{nightly.pk}/run/").status_code == 403
@@ -75,7 +68,7 @@ def test_list_shows_status_next_run_and_last_result(
     fire,
 ) -> None:
     fire(nightly)
-    page = browser(bob).get("/schedules/").content.decode()
+    page = page_as(bob).get("/schedules/").content.decode()
     assert "Nightly HMIS" in page and "At 02:00" in page
     assert 'class="badge status-succeeded">Active' in page
     assert nightly.next_run.astimezone(ZoneInfo("Europe/Berlin")).strftime("%Y-%m-%d %H:%M") in page
@@ -86,7 +79,7 @@ def test_list_shows_status_next_run_and_last_result(
 def test_operator_can_run_now_but_not_change(
     bob: User, nightly: Schedule, django_capture_on_commit_callbacks
 ) -> None:
-    client = browser(bob)
+    client = page_as(bob)
     detail = client.get(f"/schedules/{nightly.pk}/").content.decode()
     assert "Run now" in detail and "Pause" not in detail and "Edit" not in detail
     assert client.get("/schedules/new/").status_code == 403
@@ -104,13 +97,13 @@ def test_run_now_while_running_points_to_the_active_run(bob: User, nightly: Sche
     busy = Run.objects.create(
         kind="transfer", trigger="web", status="running", target=nightly.target
     )
-    resp = browser(bob).post(f"/schedules/{nightly.pk}/run/", follow=False)
+    resp = page_as(bob).post(f"/schedules/{nightly.pk}/run/", follow=False)
     assert resp.status_code == 302 and resp["Location"].endswith(f"/{busy.pk}/")
     assert Run.objects.count() == 1
 
 
 def test_admin_creates_a_schedule_from_the_form(alice: User, transfer: Transfer) -> None:
-    client = browser(alice)
+    client = page_as(alice)
     page = client.get("/schedules/new/").content.decode()
     assert 'data-preview-url="/api/v1/schedules/preview/"' in page
     for preset in ('data-cron="0 * * * *"', 'data-cron="0 2 * * *"', 'data-cron="0 2 * * 1"',
@@ -130,14 +123,14 @@ def test_admin_creates_a_schedule_from_the_form(alice: User, transfer: Transfer)
 
 
 def test_form_shows_a_clear_cron_error(alice: User, transfer: Transfer) -> None:
-    resp = browser(alice).post("/schedules/new/", form_data(transfer, cron="0 0 3 * * 1"))
+    resp = page_as(alice).post("/schedules/new/", form_data(transfer, cron="0 0 3 * * 1"))
     page = resp.content.decode()
     assert resp.status_code == 200 and not Schedule.objects.exists()
     assert "has 6 fields, not 5" in page and "minute hour day-of-month month day-of-week" in page
 
 
 def test_form_refuses_a_missing_job(alice: User, transfer: Transfer) -> None:
-    resp = browser(alice).post("/schedules/new/", form_data(transfer, job="transfer:9999"))
+    resp = page_as(alice).post("/schedules/new/", form_data(transfer, job="transfer:9999"))
     assert resp.status_code == 200 and not Schedule.objects.exists()
     assert "Select a valid choice. transfer:9999 is not one of the available choices." in (
         resp.content.decode()
@@ -145,7 +138,7 @@ def test_form_refuses_a_missing_job(alice: User, transfer: Transfer) -> None:
 
 
 def test_admin_edits_pauses_resumes_and_deletes(alice: User, nightly: Schedule) -> None:
-    client = browser(alice)
+    client = page_as(alice)
     edit = client.get(f"/schedules/{nightly.pk}/edit/").content.decode()
     assert 'value="0 2 * * *"' in edit
     data = form_data(Transfer.objects.get(), name="Nightly HMIS", cron="30 1 * * *")
@@ -168,7 +161,7 @@ def test_admin_edits_pauses_resumes_and_deletes(alice: User, nightly: Schedule) 
 def test_history_shows_skipped_runs(bob: User, nightly: Schedule, fire) -> None:
     Run.objects.create(kind="transfer", trigger="web", status="running", target=nightly.target)
     fire(nightly)
-    page = browser(bob).get(f"/schedules/{nightly.pk}/").content.decode()
+    page = page_as(bob).get(f"/schedules/{nightly.pk}/").content.decode()
     assert ">Skipped</span>" in page and "of the same job was still running" in page
 
 
@@ -177,7 +170,7 @@ def test_history_shows_skipped_runs(bob: User, nightly: Schedule, fire) -> None:
 
 def test_admin_lists_with_filters_and_shows_history(alice: User, nightly: Schedule, fire) -> None:
     fire(nightly)
-    client = browser(alice)
+    client = page_as(alice)
     page = client.get("/admin/jobs/schedule/?status=active&job_type=transfer").content.decode()
     assert "Nightly HMIS" in page and "at 02:00" in page
     assert "By job type" in page and "By status" in page
@@ -190,9 +183,9 @@ def test_admin_lists_with_filters_and_shows_history(alice: User, nightly: Schedu
 
 
 def test_admin_add_form_arms_the_schedule(alice: User, transfer: Transfer) -> None:
-    add = browser(alice).get("/admin/jobs/schedule/add/").content.decode()
+    add = page_as(alice).get("/admin/jobs/schedule/add/").content.decode()
     assert "What to run" in add and "Execution history" not in add
-    resp = browser(alice).post("/admin/jobs/schedule/add/", form_data(transfer))
+    resp = page_as(alice).post("/admin/jobs/schedule/add/", form_data(transfer))
     assert resp.status_code == 302, resp.content.decode()[:2000]
     schedule = Schedule.objects.get()
     assert schedule.q_schedule_id and schedule.next_run and schedule.created_by == alice
@@ -201,7 +194,7 @@ def test_admin_add_form_arms_the_schedule(alice: User, transfer: Transfer) -> No
 def test_admin_actions_pause_resume_and_run(
     alice: User, nightly: Schedule, django_capture_on_commit_callbacks
 ) -> None:
-    client = browser(alice)
+    client = page_as(alice)
 
     def act(action: str) -> None:
         client.post("/admin/jobs/schedule/", {"action": action, "_selected_action": [nightly.pk]})
@@ -220,7 +213,7 @@ def test_admin_actions_pause_resume_and_run(
 
 
 def test_operator_in_admin_can_only_view_and_run(bob: User, nightly: Schedule) -> None:
-    client = browser(bob)
+    client = page_as(bob)
     page = client.get("/admin/jobs/schedule/").content.decode()
     assert "Run selected schedules now" in page
     assert "Pause selected schedules" not in page and "Resume selected" not in page

@@ -6,26 +6,20 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth.models import User
-from django.test import Client
 from django.utils.html import escape
 
 from jobs.models import Run
 from metadata_sync.models import AssessmentItem, MetadataAssessment, ProfileMapping
 from simulator.datasets import DEMO, DEMO_MAPPING, DEMO_MISSING
+from tests.conftest import page_as
 
 from .conftest import SimPair
 
 RENAMED_DE = DEMO["dataElements"]["ANC 4th visit"]
 
 
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_results_tabs_and_names(assessed: MetadataAssessment, bob: User) -> None:
-    page = logged_in(bob).get(f"/metadata/assessments/{assessed.pk}/?status=missing")
+    page = page_as(bob).get(f"/metadata/assessments/{assessed.pk}/?status=missing")
     html = page.content.decode()
     assert page.status_code == 200
     assert "missing (2)" in html and "matched_by_name (4)" in html and "matched_by_code (1)" in html
@@ -34,7 +28,7 @@ def test_results_tabs_and_names(assessed: MetadataAssessment, bob: User) -> None
     assert "Preview payload" in html and ">Apply<" not in html  # bob may not apply
 
     review = (
-        logged_in(bob)
+        page_as(bob)
         .get(f"/metadata/assessments/{assessed.pk}/?status=matched_by_name&search=ANC")
         .content.decode()
     )
@@ -45,7 +39,7 @@ def test_results_tabs_and_names(assessed: MetadataAssessment, bob: User) -> None
 
 
 def test_preview_and_download(assessed: MetadataAssessment, alice: User) -> None:
-    client = logged_in(alice)
+    client = page_as(alice)
     url = f"/metadata/assessments/{assessed.pk}/sync/"
     preview = client.post(url, {"action": "preview", "all_missing": "1"}).content.decode()
     assert "<td>data elements</td><td>1</td>" in preview
@@ -58,13 +52,13 @@ def test_preview_and_download(assessed: MetadataAssessment, alice: User) -> None
 
 def test_review_from_the_page(assessed: MetadataAssessment, bob: User) -> None:
     items = list(AssessmentItem.objects.filter(assessment=assessed, status="matched_by_name"))
-    resp = logged_in(bob).post(
+    resp = page_as(bob).post(
         f"/metadata/assessments/{assessed.pk}/review/",
         {"action": "accept", "items": [i.pk for i in items]},
     )
     assert resp.status_code == 302
     assert ProfileMapping.objects.filter(accepted_by=bob).count() == len(items)
-    listing = logged_in(bob).get(f"/metadata/profiles/{assessed.profile_id}/mappings/")
+    listing = page_as(bob).get(f"/metadata/profiles/{assessed.profile_id}/mappings/")
     html = listing.content.decode()
     assert all(escape(i.source_name) in html for i in items)
     assert "Delete" not in html  # operators read mappings, admins delete them
@@ -74,15 +68,15 @@ def test_start_from_the_page_and_watch_the_run(
     sim_pair: SimPair, bob: User, django_capture_on_commit_callbacks
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        resp = logged_in(bob).post(
+        resp = page_as(bob).post(
             "/metadata/", {"profile": sim_pair.profile.pk, "types": ["organisationUnits"]}
         )
     run = Run.objects.get(kind="metadata_assessment")
     assert resp.status_code == 302 and resp["Location"] == f"/runs/{run.pk}/"
     assert run.status == Run.Status.SUCCEEDED and run.started_by == bob
-    page = logged_in(bob).get(f"/runs/{run.pk}/").content.decode()
+    page = page_as(bob).get(f"/runs/{run.pk}/").content.decode()
     assessment = MetadataAssessment.objects.get()
     assert f"/metadata/assessments/{assessment.pk}/" in page
     assert assessment.counts == {"organisationUnits": {"matched": 54, "missing": 1}}
-    bad = logged_in(bob).post("/metadata/", {"profile": sim_pair.profile.pk, "types": ["x"]})
+    bad = page_as(bob).post("/metadata/", {"profile": sim_pair.profile.pk, "types": ["x"]})
     assert bad.status_code == 200 and MetadataAssessment.objects.count() == 1

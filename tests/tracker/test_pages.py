@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import respx
 from django.contrib.auth.models import User
-from django.test import Client as PageClient
 
 from connections.models import ConnectionProfile
+from tests.conftest import page_as
 from tests.tracker.test_api import OU, PROGRAM, STAGE, source
 from tracker.models import EventTransfer
-
-
-def page(user: User) -> PageClient:
-    c = PageClient()
-    c.force_login(user)
-    return c
 
 
 def form(profile: ConnectionProfile, **overrides) -> dict:
@@ -39,20 +33,20 @@ def test_operators_see_names_and_cannot_edit(bob: User, charlie: User, profile) 
         name="Saved", profile=profile, program=PROGRAM, org_units=[OU],
         source_names={PROGRAM: "Inpatient morbidity", OU: "Ngelehun CHC"},
     )  # fmt: skip
-    listing = page(bob).get("/tracker/")
+    listing = page_as(bob).get("/tracker/")
     assert listing.status_code == 200
     html = listing.content.decode()
     assert f'title="{PROGRAM}">Inpatient morbidity' in html and "Ngelehun CHC" in html
-    assert page(bob).get(f"/tracker/{t.pk}/").status_code == 200
-    assert page(bob).get("/tracker/new/").status_code == 403
-    assert page(bob).get(f"/tracker/{t.pk}/edit/").status_code == 403
-    assert page(charlie).get("/tracker/").status_code == 403
+    assert page_as(bob).get(f"/tracker/{t.pk}/").status_code == 200
+    assert page_as(bob).get("/tracker/new/").status_code == 403
+    assert page_as(bob).get(f"/tracker/{t.pk}/edit/").status_code == 403
+    assert page_as(charlie).get("/tracker/").status_code == 403
 
 
 def test_the_form_saves_through_the_service(alice: User, profile: ConnectionProfile) -> None:
     with respx.mock(assert_all_called=False) as mock:
         source(mock)
-        resp = page(alice).post("/tracker/new/", form(profile))
+        resp = page_as(alice).post("/tracker/new/", form(profile))
     assert resp.status_code == 302, resp.content.decode()[:3000]
     saved = EventTransfer.objects.get(name="From the page")
     assert saved.org_units == [OU] and saved.program_stage == STAGE
@@ -62,10 +56,10 @@ def test_the_form_saves_through_the_service(alice: User, profile: ConnectionProf
 def test_bad_input_is_a_form_error(alice: User, profile: ConnectionProfile) -> None:
     with respx.mock(assert_all_called=False) as mock:
         source(mock, program_type="WITH_REGISTRATION")
-        resp = page(alice).post("/tracker/new/", form(profile, end_date="2023-12-31"))
+        resp = page_as(alice).post("/tracker/new/", form(profile, end_date="2023-12-31"))
         assert resp.status_code == 200
         assert "The end date is before the start date." in resp.content.decode()
-        resp = page(alice).post("/tracker/new/", form(profile))
+        resp = page_as(alice).post("/tracker/new/", form(profile))
     assert resp.status_code == 200
     assert "tracker program with registration" in resp.content.decode()
     assert not EventTransfer.objects.exists()

@@ -6,17 +6,11 @@ import csv
 import io
 
 from django.contrib.auth.models import User
-from django.test import Client
 
 from connections.models import ConnectionProfile
 from jobs.models import Run
+from tests.conftest import page_as
 from transfers.models import Transfer, TransferConflict
-
-
-def browser(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def form_data(profile: ConnectionProfile, **overrides: str) -> dict:
@@ -51,7 +45,7 @@ def form_data(profile: ConnectionProfile, **overrides: str) -> dict:
 
 
 def test_admin_creates_transfer_through_the_form(alice: User, profile: ConnectionProfile) -> None:
-    resp = browser(alice).post("/transfers/new/", form_data(profile))
+    resp = page_as(alice).post("/transfers/new/", form_data(profile))
     assert resp.status_code == 302, resp.content.decode()[:3000]
     t = Transfer.objects.get(name="Weekly surveillance")
     assert t.periods == ["2024W1", "2024W2"]
@@ -64,7 +58,7 @@ def test_admin_creates_transfer_through_the_form(alice: User, profile: Connectio
 
 
 def test_form_shows_errors_on_the_fields_typed_in(alice: User, profile: ConnectionProfile) -> None:
-    resp = browser(alice).post(
+    resp = page_as(alice).post(
         "/transfers/new/",
         form_data(profile, periods_text="2024W54", org_unit_map_text="no-equals-sign"),
     )
@@ -77,7 +71,7 @@ def test_form_shows_errors_on_the_fields_typed_in(alice: User, profile: Connecti
 def test_operator_sees_and_runs_but_cannot_edit(
     bob: User, transfer: Transfer, django_capture_on_commit_callbacks
 ) -> None:
-    client = browser(bob)
+    client = page_as(bob)
     listing = client.get("/transfers/").content.decode()
     assert "Monthly HMIS" in listing and "Dry run" in listing and "New transfer" not in listing
     assert client.get("/transfers/new/").status_code == 403
@@ -90,7 +84,7 @@ def test_operator_sees_and_runs_but_cannot_edit(
 
 
 def test_charlie_cannot_run(charlie: User, transfer: Transfer) -> None:
-    assert browser(charlie).post(f"/transfers/{transfer.pk}/run/").status_code == 403
+    assert page_as(charlie).post(f"/transfers/{transfer.pk}/run/").status_code == 403
     assert not Run.objects.exists()
 
 
@@ -105,7 +99,7 @@ def test_run_page_lists_conflicts_and_csv_has_them_all(bob: User, transfer: Tran
     TransferConflict.objects.create(
         run=run, error_code="E7612", message="Org unit not found", org_unit="zzzzzzzzzzz", value="3"
     )
-    client = browser(bob)
+    client = page_as(bob)
     page = client.get(f"/runs/{run.pk}/").content.decode()
     assert "E7641" in page and "Download all as CSV" in page
     resp = client.get(f"/runs/{run.pk}/conflicts.csv")

@@ -1,0 +1,81 @@
+"""The instance admin: operators only view, admins add with write-only secrets that no page
+ever renders."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+
+from connections.models import Instance
+from tests.conftest import DEST_TOKEN, SOURCE_PASSWORD, page_as
+
+
+def test_admin_instance_pages_never_render_secrets(
+    alice: User, bob: User, source_instance: Instance, destination_instance: Instance
+) -> None:
+    secrets = [
+        SOURCE_PASSWORD,
+        DEST_TOKEN,
+        source_instance.password_encrypted,
+        destination_instance.token_encrypted,
+    ]
+    for user in (alice, bob):
+        client = page_as(user)
+        for url in (
+            "/admin/connections/instance/",
+            f"/admin/connections/instance/{source_instance.pk}/change/",
+            f"/admin/connections/instance/{destination_instance.pk}/change/",
+            "/connections/",
+        ):
+            resp = client.get(url)
+            assert resp.status_code == 200, (user, url)
+            for secret in secrets:
+                assert secret not in resp.content.decode(), (user, url)
+
+
+def test_operator_cannot_add_or_change_instances_in_admin(
+    bob: User, source_instance: Instance
+) -> None:
+    client = page_as(bob)
+    assert client.get("/admin/connections/instance/add/").status_code == 403
+    page = client.get(f"/admin/connections/instance/{source_instance.pk}/change/").content.decode()
+    assert 'name="password"' not in page and 'name="token"' not in page
+    resp = client.post(
+        f"/admin/connections/instance/{source_instance.pk}/change/",
+        {"name": "Hijacked", "base_url": "https://evil.example.org", "auth_type": "basic"},
+    )
+    assert resp.status_code == 403
+    source_instance.refresh_from_db()
+    assert source_instance.name == "Source HMIS"
+
+
+def test_admin_creates_instance_with_write_only_password(alice: User) -> None:
+    client = page_as(alice)
+    resp = client.post(
+        "/admin/connections/instance/add/",
+        {
+            "name": "District",
+            "base_url": "https://district.example.org",
+            "auth_type": "basic",
+            "username": "admin",
+            "password": "Pa55-word",
+            "token": "",
+            "timeout_seconds": 60,
+            "verify_tls": "on",
+        },
+    )
+    assert resp.status_code == 302, resp.content.decode()[:2000]
+    instance = Instance.objects.get(name="District")
+    assert instance.has_password and "Pa55-word" not in instance.password_encrypted
+    change = client.get(f"/admin/connections/instance/{instance.pk}/change/").content.decode()
+    assert "Pa55-word" not in change and 'name="password"' in change
+
+
+def test_admin_rejects_basic_instance_without_password(alice: User) -> None:
+    resp = page_as(alice).post(
+        "/admin/connections/instance/add/",
+        {"name": "X", "base_url": "https://x.example.org", "auth_type": "basic", "username": "a",
+         "timeout_seconds": 60},
+    )  # fmt: skip
+    assert resp.status_code == 200
+    assert "A password is needed" in resp.content.decode()
+    assert not Instance.objects.filter(name="X").exists()

@@ -10,8 +10,7 @@ from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.html import format_html
 
-from jobs.models import Run
-from jobs.services import Busy
+from jobs.faces import LaunchAdminMixin
 
 from .api import export_response
 from .models import CompletenessAssessment, CompletenessRollup, CompletenessRow
@@ -28,7 +27,7 @@ class _ReadOnly(admin.ModelAdmin):
 
 
 @admin.register(CompletenessAssessment)
-class CompletenessAssessmentAdmin(_ReadOnly):
+class CompletenessAssessmentAdmin(LaunchAdminMixin, _ReadOnly):
     list_display = [
         "__str__", "instance", "assessed", "compliant", "non_compliant", "no_data",
         "average_compliance", "registered", "run_status", "created_by",
@@ -59,20 +58,9 @@ class CompletenessAssessmentAdmin(_ReadOnly):
             page,
         )
 
-    def has_launch_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("jobs.launch_run")
-
     @admin.action(description="Run again", permissions=["launch"])
     def run_again(self, request: HttpRequest, queryset: QuerySet[CompletenessAssessment]) -> None:
-        for assessment in queryset:
-            try:
-                run = start_completeness_assessment(
-                    assessment, user=request.user, trigger=Run.Trigger.ADMIN
-                )
-            except Busy as exc:
-                self.message_user(request, f"{assessment}: {exc}", messages.WARNING)
-                continue
-            self.message_user(request, f"{assessment}: queued as run #{run.pk}.", messages.SUCCESS)
+        self.start_runs(request, queryset, start_completeness_assessment)
 
     @admin.action(description="Export CSV", permissions=["view"])
     def export_csv(

@@ -21,8 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connections.models import Instance
+from jobs.faces import api_start
 from jobs.models import Run
-from jobs.services import Busy
 
 from . import exports
 from .compliance import DISAGGREGATIONS
@@ -88,8 +88,12 @@ class CompletenessAssessmentSerializer(serializers.ModelSerializer):
     """An assessment: its parameters, its (latest) run and the summary."""
 
     instance_name = serializers.CharField(source="instance.name", read_only=True)
-    run_status = serializers.CharField(source="run.status", read_only=True, default=None)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    run_status = serializers.CharField(
+        source="run.status", read_only=True, default=None, allow_null=True
+    )
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = CompletenessAssessment
@@ -198,13 +202,12 @@ class CompletenessAssessmentViewSet(
     @action(detail=True, methods=["post"], required_perms=LAUNCH)
     def run(self, request: Request, pk: str | None = None) -> Response:
         """Run the assessment again (relative periods resolve anew; rows are replaced)."""
-        try:
-            run = start_completeness_assessment(
-                self.get_object(), user=request.user, trigger=Run.Trigger.API
+        assessment = self.get_object()
+        return api_start(
+            lambda: start_completeness_assessment(
+                assessment, user=request.user, trigger=Run.Trigger.API
             )
-        except Busy as exc:
-            return Response(exc.body(), status=409)
-        return Response({"run": run.pk}, status=202)
+        )
 
     @extend_schema(
         parameters=[
@@ -263,19 +266,18 @@ class CompletenessAssessmentViewSet(
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
-            run = start_completeness_mark(
-                assessment,
-                user=request.user,
-                trigger=Run.Trigger.API,
-                action=data["action"],
-                rows=[(r["org_unit"], r["period"]) for r in data.get("rows") or []],
-                compliant=data["compliant"],
+            return api_start(
+                lambda: start_completeness_mark(
+                    assessment,
+                    user=request.user,
+                    trigger=Run.Trigger.API,
+                    action=data["action"],
+                    rows=[(r["org_unit"], r["period"]) for r in data.get("rows") or []],
+                    compliant=data["compliant"],
+                )
             )
         except DjangoValidationError as exc:
             raise drf_errors(exc) from exc
-        except Busy as exc:
-            return Response(exc.body(), status=409)
-        return Response({"run": run.pk}, status=202)
 
 
 def export_response(

@@ -15,10 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from jobs.faces import page_start
 from jobs.models import Run
-from jobs.services import Busy
 
 from .api import export_response
 from .forms import AssessmentForm
@@ -126,12 +127,13 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assessment_run(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = get_object_or_404(CompletenessAssessment, pk=pk)
-    try:
-        run = start_completeness_assessment(assessment, user=request.user, trigger=Run.Trigger.WEB)
-    except Busy as exc:
-        messages.warning(request, str(exc))
-        return redirect("completeness-detail", pk=pk)
-    return redirect("run-detail", pk=run.pk)
+    return page_start(
+        request,
+        lambda: start_completeness_assessment(
+            assessment, user=request.user, trigger=Run.Trigger.WEB
+        ),
+        back=reverse("completeness-detail", args=[pk]),
+    )
 
 
 @login_required
@@ -144,23 +146,18 @@ def assessment_mark(request: HttpRequest, pk: int) -> HttpResponse:
         org_unit, _, period = token.partition("|")
         if org_unit and period:
             rows.append((org_unit, period))
-    try:
-        run = start_completeness_mark(
+    return page_start(
+        request,
+        lambda: start_completeness_mark(
             assessment,
             user=request.user,
             trigger=Run.Trigger.WEB,
             action=request.POST.get("action", ""),
             rows=rows,
             compliant=request.POST.get("compliant") == "1",
-        )
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.warning(request, message)
-        return redirect("completeness-detail", pk=pk)
-    except Busy as exc:
-        messages.warning(request, str(exc))
-        return redirect("completeness-detail", pk=pk)
-    return redirect("run-detail", pk=run.pk)
+        ),
+        back=reverse("completeness-detail", args=[pk]),
+    )
 
 
 @login_required

@@ -11,15 +11,14 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from jobs.models import Run
-from jobs.services import Busy
+from jobs.faces import LaunchAdminMixin
 
 from . import services
 from .models import AssessmentItem, MetadataAssessment, MetadataImportError, ProfileMapping
 
 
 @admin.register(MetadataAssessment)
-class MetadataAssessmentAdmin(admin.ModelAdmin):
+class MetadataAssessmentAdmin(LaunchAdminMixin, admin.ModelAdmin):
     list_display = ["id", "profile", "status", "run", "created", "created_by", "items_link"]
     list_filter = ["status", "profile"]
     list_select_related = ["profile", "run", "created_by"]
@@ -40,22 +39,15 @@ class MetadataAssessmentAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_launch_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("jobs.launch_run")
-
     @admin.action(description="Run again", permissions=["launch"])
     def run_again(self, request: HttpRequest, queryset: QuerySet[MetadataAssessment]) -> None:
-        for assessment in queryset:
-            try:
-                run = services.start_metadata_assessment(
-                    assessment, user=request.user, trigger=Run.Trigger.ADMIN
-                )
-            except Busy as exc:
-                self.message_user(request, f"Assessment {assessment.pk}: {exc}", messages.WARNING)
-                continue
-            self.message_user(
-                request, f"Assessment {assessment.pk}: queued as run #{run.pk}.", messages.SUCCESS
-            )
+        self.start_runs(
+            request, queryset, services.start_metadata_assessment, name=_assessment_name
+        )
+
+
+def _assessment_name(assessment: MetadataAssessment) -> str:
+    return f"Assessment {assessment.pk}"
 
 
 @admin.register(AssessmentItem)

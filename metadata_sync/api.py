@@ -26,8 +26,8 @@ from connections.models import ConnectionProfile
 from connections.services import client_for
 from dhis2.filters import flt_eq, flt_ilike
 from dhis2.uids import is_valid_uid
+from jobs.faces import api_start
 from jobs.models import Run
-from jobs.services import Busy
 
 from . import services
 from .apply import ATOMIC_MODES, IMPORT_STRATEGIES
@@ -199,15 +199,13 @@ class MetadataAssessmentViewSet(
                 {"detail": "Only admins may apply metadata; run a validation (dry_run) instead."},
                 status=403,
             )
-        try:
-            run = _service(
+        return api_start(
+            lambda: _service(
                 lambda: services.start_metadata_apply(
                     assessment, user=request.user, trigger=Run.Trigger.API, **data
                 )
             )
-        except Busy as exc:
-            return Response(exc.body(), status=409)
-        return Response({"run": run.pk}, status=202)
+        )
 
     @extend_schema(request=AcceptRequestSerializer, responses=ItemSerializer(many=True))
     @action(detail=True, methods=["post"], required_perms=[VIEW, REVIEW])

@@ -5,6 +5,11 @@ alice is an Admin, bob an Operator, charlie is logged in with no role at all.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import Client
@@ -12,6 +17,9 @@ from rest_framework.test import APIClient
 
 from accounts.roles import ADMIN, OPERATOR
 from connections.models import ConnectionProfile, Instance
+
+if TYPE_CHECKING:
+    from simulator import Simulator
 
 PASSWORD = "correct-horse-battery-staple"
 SOURCE_PASSWORD = "s3cret-source-pass"
@@ -104,3 +112,67 @@ def profile(source_instance: Instance, destination_instance: Instance) -> Connec
     return ConnectionProfile.objects.create(
         name="Source to national", source=source_instance, destination=destination_instance
     )
+
+
+# --- Time that only moves when the code under test sleeps ---------------------------------
+class FakeTime:
+    """A clock that only moves when the code under test sleeps (pass `sleep` and `clock` to
+    the poller or client under test; `sleeps` is what it waited, in order)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+# --- Two simulators served on loopback, with a saved profile between them -----------------
+@dataclass
+class Served:
+    source: Simulator
+    destination: Simulator
+    profile: ConnectionProfile
+    source_url: str = ""
+
+
+def saved_instance(name: str, url: str, *, timeout: int = 10) -> Instance:
+    """An instance at `url` with the simulators' credentials (admin / district), saved."""
+    instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=timeout)
+    instance.set_password("district")
+    instance.save()
+    return instance
+
+
+@contextmanager
+def served_profile(
+    source: Simulator,
+    destination: Simulator,
+    *,
+    name: str = "Demo",
+    source_name: str = "Source",
+    destination_name: str = "Dest",
+    timeout: int = 10,
+) -> Iterator[Served]:
+    """Serve both simulators and save a profile `name` from one to the other; on the way out
+    cancel the simulators' async jobs so no timer outlives the test."""
+    with source.serve() as s, destination.serve() as d:
+        profile = ConnectionProfile.objects.create(
+            name=name,
+            source=saved_instance(source_name, s.url, timeout=timeout),
+            destination=saved_instance(destination_name, d.url, timeout=timeout),
+        )
+        try:
+            yield Served(source, destination, profile, s.url)
+        finally:
+            source.jobs.cancel_all()
+            destination.jobs.cancel_all()

@@ -9,16 +9,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from dhis2.errors import Dhis2Error
-from jobs.models import Run
+from jobs.faces import LaunchAdminMixin
 
 from .models import EventTransfer, EventTransferError
 from .services import (
     EDITABLE_FIELDS,
-    Busy,
     preview_event_transfer,
     save_event_transfer,
     start_event_transfer,
 )
+
+
+def _name(transfer: EventTransfer) -> str:
+    return transfer.name
 
 
 class EventTransferAdminForm(forms.ModelForm):
@@ -45,7 +48,7 @@ class EventTransferAdminForm(forms.ModelForm):
 
 
 @admin.register(EventTransfer)
-class EventTransferAdmin(admin.ModelAdmin):
+class EventTransferAdmin(LaunchAdminMixin, admin.ModelAdmin):
     form = EventTransferAdminForm
     list_display = ["name", "profile", "program", "incremental", "last_status"]
     list_select_related = ["profile", "last_run"]
@@ -57,9 +60,6 @@ class EventTransferAdmin(admin.ModelAdmin):
     @admin.display(description="Last run", ordering="last_run__status")
     def last_status(self, obj: EventTransfer) -> str:
         return obj.last_run.get_status_display() if obj.last_run else "never run"
-
-    def has_launch_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("jobs.launch_run")
 
     def save_model(self, request, obj, form, change) -> None:
         """The form's save service already saved it (with its checks and watermark reset)."""
@@ -76,24 +76,13 @@ class EventTransferAdmin(admin.ModelAdmin):
             total = "?" if result.count is None else result.count
             self.message_user(request, f"{transfer.name}: {total} events ({parts}).")
 
-    def _start(self, request: HttpRequest, queryset: QuerySet[EventTransfer], dry: bool) -> None:
-        for transfer in queryset:
-            try:
-                run = start_event_transfer(
-                    transfer, user=request.user, trigger=Run.Trigger.ADMIN, dry_run=dry
-                )
-            except Busy as exc:
-                self.message_user(request, f"{transfer.name}: {exc}", messages.WARNING)
-                continue
-            self.message_user(request, f"{transfer.name}: queued as run #{run.pk}.")
-
     @admin.action(description="Dry run (validate on the destination)", permissions=["launch"])
     def dry_run(self, request: HttpRequest, queryset: QuerySet[EventTransfer]) -> None:
-        self._start(request, queryset, dry=True)
+        self.start_runs(request, queryset, start_event_transfer, name=_name, dry_run=True)
 
     @admin.action(description="Run now", permissions=["launch"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[EventTransfer]) -> None:
-        self._start(request, queryset, dry=False)
+        self.start_runs(request, queryset, start_event_transfer, name=_name)
 
 
 @admin.register(EventTransferError)

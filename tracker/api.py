@@ -1,5 +1,7 @@
 """API for event transfers: configuration, preview, run/resume, and the per-event errors of runs.
 
+`run` and `resume` are `jobs.faces.RunActionsMixin`'s, as for aggregate transfers.
+
 Serializers only parse input; `tracker.services.save_event_transfer` validates (also against
 the source DHIS2) and saves, and its `ValidationError` becomes a 400 with field errors.
 """
@@ -17,13 +19,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from jobs.faces import RunActionsMixin
 from jobs.models import Run
 
 from .models import EventTransfer, EventTransferError
 from .services import (
     EDITABLE_FIELDS,
-    Busy,
-    NotResumable,
     preview_event_transfer,
     save_event_transfer,
     start_event_transfer,
@@ -48,7 +49,9 @@ class EventTransferSerializer(serializers.ModelSerializer):
         max_length=11, required=False, allow_blank=True, allow_null=True
     )
     profile_name = serializers.CharField(source="profile.name", read_only=True)
-    last_run_status = serializers.CharField(source="last_run.status", read_only=True, default=None)
+    last_run_status = serializers.CharField(
+        source="last_run.status", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = EventTransfer
@@ -79,18 +82,6 @@ class EventTransferSerializer(serializers.ModelSerializer):
         return self._save(instance, validated_data)
 
 
-class RunRequestSerializer(serializers.Serializer):
-    dry_run = serializers.BooleanField(default=False)
-    full = serializers.BooleanField(
-        default=False, help_text="Incremental transfers: ignore the watermark, send everything."
-    )
-
-
-class ResumeRequestSerializer(serializers.Serializer):
-    run = serializers.IntegerField(help_text="The failed or cancelled run to continue.")
-
-
-RUN_RESPONSE = inline_serializer("EventRunStarted", {"run": serializers.IntegerField()})
 PREVIEW_RESPONSE = inline_serializer(
     "EventPreview",
     {
@@ -102,52 +93,20 @@ PREVIEW_RESPONSE = inline_serializer(
 LAUNCH = ["tracker.view_eventtransfer", "jobs.launch_run"]
 
 
-class EventTransferViewSet(viewsets.ModelViewSet):
+class EventTransferViewSet(RunActionsMixin, viewsets.ModelViewSet):
     queryset = EventTransfer.objects.select_related("profile", "last_run")
     serializer_class = EventTransferSerializer
     filterset_fields = ["profile", "incremental"]
     required_perms: list[str] | None = None
+    launch_perms = LAUNCH
 
     @extend_schema(request=None, responses={200: PREVIEW_RESPONSE})
     @action(detail=True, methods=["post"], required_perms=["tracker.view_eventtransfer"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
         return Response(preview_event_transfer(self.get_object()).as_dict())
 
-    @extend_schema(request=RunRequestSerializer, responses={202: RUN_RESPONSE})
-    @action(detail=True, methods=["post"], required_perms=LAUNCH)
-    def run(self, request: Request, pk: str | None = None) -> Response:
-        body = RunRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            run = start_event_transfer(
-                self.get_object(),
-                user=request.user,
-                trigger=Run.Trigger.API,
-                dry_run=body.validated_data["dry_run"],
-                full=body.validated_data["full"],
-            )
-        except Busy as exc:
-            return Response(exc.body(), status=409)
-        return Response({"run": run.pk}, status=202)
-
-    @extend_schema(request=ResumeRequestSerializer, responses={202: RUN_RESPONSE})
-    @action(detail=True, methods=["post"], required_perms=LAUNCH)
-    def resume(self, request: Request, pk: str | None = None) -> Response:
-        body = ResumeRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        transfer = self.get_object()
-        previous = Run.objects.filter(pk=body.validated_data["run"]).first()
-        if previous is None:
-            return Response({"run": ["There is no such run."]}, status=400)
-        try:
-            run = start_event_transfer(
-                transfer, user=request.user, trigger=Run.Trigger.API, resume_of=previous
-            )
-        except NotResumable as exc:
-            return Response({"run": [str(exc)]}, status=400)
-        except Busy as exc:
-            return Response(exc.body(), status=409)
-        return Response({"run": run.pk}, status=202)
+    def start_run(self, obj: EventTransfer, **options: Any) -> Run:
+        return start_event_transfer(obj, **options)
 
 
 class EventErrorSerializer(serializers.ModelSerializer):

@@ -36,7 +36,7 @@ from transfers.fetch import last_updated_param, source_clock
 from .preview import count_events
 from .read import OU_MODES, EventQuery, events_api_for, iter_event_pages
 from .transform import STRIPPABLE, EventMappings, event_payload
-from .write import BatchFailed, BatchResult, EventError, Polling, writer_for
+from .write import BatchFailed, BatchResult, EventError, Polling, send_in_parts, writer_for
 
 if TYPE_CHECKING:
     from dhis2.client import Client
@@ -56,7 +56,7 @@ __all__ = [
 
 STAT_KEYS = (
     "fetched", "sent", "created", "updated", "deleted", "ignored", "errors", "batches",
-    "jobs_polled", "skipped_batches", "skipped_events",
+    "jobs_polled", "skipped_batches", "skipped_events", "splits",
 )  # fmt: skip
 
 
@@ -277,8 +277,18 @@ class _Run:
             for e in events
         ]
         self.observer.progress(self.percent(), f"Sending a batch of {len(payloads)} events")
-        result = writer.send(payloads, dry_run=spec.dry_run)
         s = self.stats
+
+        def split(size: int) -> None:
+            s["splits"] += 1
+            self.observer.log(
+                "info",
+                f"The destination gave up on {size} events at once (504, 413 or timeout); "
+                "splitting them in two",
+            )
+            self.observer.progress(self.percent(), f"Splitting {size} events in two")
+
+        result = send_in_parts(writer, payloads, dry_run=spec.dry_run, on_split=split)
         s["batches"] += 1
         s["sent"] += result.sent
         s["created"] += result.created

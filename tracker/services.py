@@ -31,9 +31,10 @@ from dhis2.errors import Dhis2Error, NotFound
 from dhis2.filters import flt_in
 from jobs.models import Run, Schedule
 from jobs.registry import target_for
+from jobs.resume import NotResumable, resumable_params, resume_chain, run_label
+from jobs.resume import check_resumable as _check_resumable
 from jobs.services import Busy, launch
 from transfers.fetch import last_updated_param, source_clock
-from transfers.services import resume_chain
 
 from .models import EventTransfer
 from .preview import preview_events
@@ -72,10 +73,6 @@ PROFILE_MAPPING_KINDS = {
     "organisationUnits": "org_unit",
     "attributeOptionCombos": "attribute_option_combo",
 }
-
-
-class NotResumable(Exception):
-    """The run asked for cannot be resumed (another transfer's, a dry run, not stopped)."""
 
 
 # --- saving -----------------------------------------------------------------------------------
@@ -286,15 +283,16 @@ def start_event_transfer(
     `resume_of` continues a failed or cancelled run: batches it (or the runs it resumed)
     checkpointed are not sent again. `full` ignores an incremental transfer's watermark.
     """
-    params: dict[str, Any] = {"event_transfer_id": transfer.pk, "dry_run": bool(dry_run)}
-    if full:
-        params["full"] = True
-    if resume_of is not None:
-        check_resumable(transfer, resume_of)
-        params["resume_of"] = resume_of.pk
-        if resume_of.params.get("full"):
-            params["full"] = True
-    label = "Dry run" if dry_run else ("Resume" if resume_of else "Event transfer")
+    params = resumable_params(
+        kind=KIND,
+        param="event_transfer_id",
+        pk=transfer.pk,
+        what=f"event transfer {transfer.name}",
+        dry_run=dry_run,
+        full=full,
+        resume_of=resume_of,
+    )
+    label = run_label("Event transfer", dry_run=dry_run, resume_of=resume_of)
     return launch(
         KIND,
         params,
@@ -308,11 +306,11 @@ def start_event_transfer(
 
 
 def check_resumable(transfer: EventTransfer, run: Run) -> None:
-    if run.kind != KIND or run.params.get("event_transfer_id") != transfer.pk:
-        raise NotResumable(f"Run #{run.pk} is not a run of event transfer {transfer.name}.")
-    if run.params.get("dry_run"):
-        raise NotResumable("A dry run wrote nothing, so there is nothing to resume: start a run.")
-    if run.status not in (Run.Status.FAILED, Run.Status.CANCELLED):
-        raise NotResumable(
-            f"Only failed or cancelled runs can be resumed; run #{run.pk} is {run.status}."
-        )
+    """Raise `NotResumable` unless `run` is a stopped, writing run of `transfer`."""
+    _check_resumable(
+        run,
+        kind=KIND,
+        param="event_transfer_id",
+        pk=transfer.pk,
+        what=f"event transfer {transfer.name}",
+    )

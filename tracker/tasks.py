@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 
 from connections.services import client_for
+from dhis2.client import RetryEvent
 from jobs.context import RunContext
 from jobs.models import Run
 
@@ -104,7 +105,19 @@ def run_event_transfer(ctx: RunContext) -> str:
         page_size=int(getattr(settings, "TRACKER_PAGE_SIZE", PAGE_SIZE)),
         accepted_batches=accepted,
     )
-    with client_for(profile.source) as source, client_for(profile.destination) as destination:
+
+    def on_retry(event: RetryEvent) -> None:
+        """Every retried request in the run's log and figures, as aggregate transfers do."""
+        ctx.incr(retries=1)
+        ctx.warning(
+            f"Retrying {event.method} {event.url} (attempt {event.attempt + 1} of "
+            f"{event.max_attempts}) after {event.reason}; waiting {event.wait_seconds:.1f} s."
+        )
+
+    with (
+        client_for(profile.source, on_retry=on_retry) as source,
+        client_for(profile.destination, on_retry=on_retry) as destination,
+    ):
         try:
             result = engine_run(source, destination, spec, RunObserver(ctx), tuning=_tuning())
         except EventTransferFailed as exc:

@@ -9,17 +9,19 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from connections.crypto import CredentialDecryptionError
 from connections.services import CredentialsMissing
 from dhis2.errors import Dhis2Error
+from jobs.faces import page_run
 from jobs.models import Run
 from jobs.registry import target_for
 
 from .forms import EventTransferForm
 from .models import EventTransfer, EventTransferError
-from .services import KIND, Busy, NotResumable, preview_event_transfer, start_event_transfer
+from .services import KIND, preview_event_transfer, start_event_transfer
 
 ERROR_COLUMNS = ("error_code", "message", "event", "org_unit", "object")
 
@@ -86,25 +88,8 @@ def transfer_preview(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def transfer_run(request: HttpRequest, pk: int) -> HttpResponse:
     transfer = get_object_or_404(EventTransfer, pk=pk)
-    resume_of = None
-    if request.POST.get("resume_of"):
-        if not request.POST["resume_of"].isdigit():
-            messages.warning(request, "Choose a run to resume.")
-            return redirect("tracker-detail", pk=transfer.pk)
-        resume_of = get_object_or_404(Run, pk=int(request.POST["resume_of"]))
-    try:
-        run = start_event_transfer(
-            transfer,
-            user=request.user,
-            trigger=Run.Trigger.WEB,
-            dry_run=request.POST.get("dry_run") == "1",
-            full=request.POST.get("full") == "1",
-            resume_of=resume_of,
-        )
-    except (Busy, NotResumable) as exc:
-        messages.warning(request, str(exc))
-        return redirect("tracker-detail", pk=transfer.pk)
-    return redirect("run-detail", pk=run.pk)
+    back = reverse("tracker-detail", args=[pk])
+    return page_run(request, transfer, start_event_transfer, back=back)
 
 
 def _cell(value: str) -> str:

@@ -12,8 +12,15 @@ Legacy (`LegacyWriter`, 2.36-2.38): `POST /api/events` with `{"events": [...]}`,
 `importStrategy=CREATE_AND_UPDATE`, `dryRun=true` for a dry run; synchronous, the ImportSummaries
 come back bare with 200 (≤2.37) or wrapped in a WebMessage with 200/409 (2.38+).
 
-Transient failures (network, 502/503/504, 429) are retried by `dhis2.Client`; other 4xx are
+Transient failures (network, 502/503, 429) are retried by `dhis2.Client`; other 4xx are
 raised at once as `BatchFailed`, and so is a job that failed or never finished.
+
+A 504, 413 or read timeout on the POST means the body was too big or too slow for DHIS2 or its
+proxy (nginx's `client_max_body_size`, `proxy_read_timeout`): sending the same body again cannot
+help, so it is not retried but raised as `BatchTooLarge`, and `send_in_parts` posts the batch in
+halves, down to single events, as `transfers.sending` does for data values. Events keep their
+UIDs under CREATE_AND_UPDATE, so a half that DHIS2 did store before the proxy gave up is only
+updated when sent again.
 """
 
 from __future__ import annotations
@@ -23,8 +30,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from dhis2.async_jobs import wait_for_tracker_job
-from dhis2.errors import Dhis2Error, JobFailed, UnexpectedResponse
+from dhis2.errors import (
+    Dhis2Error,
+    Dhis2Timeout,
+    JobFailed,
+    PayloadTooLarge,
+    ServerError,
+    UnexpectedResponse,
+)
 from dhis2.imports import (
     LegacyEventImportSummaries,
     TrackerImportReport,
@@ -42,12 +58,17 @@ if TYPE_CHECKING:
 __all__ = [
     "BatchFailed",
     "BatchResult",
+    "BatchTooLarge",
     "EventError",
     "LegacyWriter",
     "Polling",
     "TrackerWriter",
+    "send_in_parts",
     "writer_for",
 ]
+
+#: Retried as they are: 504 is not, it is split (module docstring).
+POST_RETRY_STATUSES = (429, 502, 503)
 
 
 @dataclass
@@ -91,6 +112,21 @@ class BatchFailed(Exception):
     def __init__(self, message: str, *, jobs_polled: int = 0) -> None:
         super().__init__(message)
         self.jobs_polled = jobs_polled
+
+
+class BatchTooLarge(BatchFailed):
+    """The POST failed with 504, 413 or a read timeout: send the events in smaller parts."""
+
+
+def _refused(exc: Dhis2Error, count: int) -> BatchFailed:
+    """The error a writer raises for a POST that failed for good."""
+    message = f"The destination refused the batch of {count} events: {exc}"
+    too_large = isinstance(exc, PayloadTooLarge) or (
+        isinstance(exc, ServerError) and exc.status_code == 504
+    )
+    if isinstance(exc, Dhis2Timeout) and not isinstance(exc.__cause__, httpx.ConnectTimeout):
+        too_large = True
+    return BatchTooLarge(message) if too_large else BatchFailed(message)
 
 
 @dataclass(frozen=True)
@@ -142,11 +178,14 @@ class TrackerWriter:
         }
         try:
             response = self.client.post_json(
-                "tracker", {"events": events}, params=params, ok_statuses=(409,)
+                "tracker",
+                {"events": events},
+                params=params,
+                ok_statuses=(409,),
+                retry_on=POST_RETRY_STATUSES,
             )
         except Dhis2Error as exc:
-            message = f"The destination refused the batch of {len(events)} events: {exc}"
-            raise BatchFailed(message) from exc
+            raise _refused(exc, len(events)) from exc
         body = response.body
         if not is_job_reference(body):
             return self._report(body, len(events), 0)
@@ -236,17 +275,55 @@ class LegacyWriter:
         params = {"importStrategy": "CREATE_AND_UPDATE", "dryRun": dry_run}
         try:
             response = self.client.post_json(
-                "events", {"events": events}, params=params, ok_statuses=(409,)
+                "events",
+                {"events": events},
+                params=params,
+                ok_statuses=(409,),
+                retry_on=POST_RETRY_STATUSES,
             )
         except Dhis2Error as exc:
-            message = f"The destination refused the batch of {len(events)} events: {exc}"
-            raise BatchFailed(message) from exc
+            raise _refused(exc, len(events)) from exc
         try:
             summaries = parse_legacy_event_summaries(response.body)
         except UnexpectedResponse as exc:
             message = f"The destination's answer to the batch was not readable: {exc}"
             raise BatchFailed(message) from exc
         return _from_legacy(summaries, len(events))
+
+
+def send_in_parts(
+    writer: TrackerWriter | LegacyWriter,
+    events: list[dict[str, Any]],
+    *,
+    dry_run: bool = False,
+    on_split: Callable[[int], None] | None = None,
+) -> BatchResult:
+    """Send `events`, halving the part on `BatchTooLarge` down to single events (a single
+    event that is still too large raises it). `on_split(size)` is called before each split
+    (the task layer's heartbeat). The results of the parts are added up."""
+    try:
+        return writer.send(events, dry_run=dry_run)
+    except BatchTooLarge:
+        if len(events) <= 1:
+            raise
+    if on_split is not None:
+        on_split(len(events))
+    middle = len(events) // 2
+    parts = [
+        send_in_parts(writer, part, dry_run=dry_run, on_split=on_split)
+        for part in (events[:middle], events[middle:])
+    ]
+    statuses = [p.status for p in parts]
+    return BatchResult(
+        sent=sum(p.sent for p in parts),
+        created=sum(p.created for p in parts),
+        updated=sum(p.updated for p in parts),
+        deleted=sum(p.deleted for p in parts),
+        ignored=sum(p.ignored for p in parts),
+        errors=[e for p in parts for e in p.errors],
+        jobs_polled=sum(p.jobs_polled for p in parts),
+        status="ERROR" if "ERROR" in statuses else ("WARNING" if "WARNING" in statuses else "OK"),
+    )
 
 
 def writer_for(

@@ -6,23 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
-from jobs.models import Run
+from jobs.faces import LaunchAdminMixin
 
 from .models import Transfer, TransferMapping
 from .services import (
     EDITABLE_FIELDS,
     MAPPING_FIELDS,
-    TransferBusy,
     check_mappings,
     save_transfer,
     start_transfer,
 )
+
+
+def _name(transfer: Transfer) -> str:
+    return transfer.name
 
 
 class AdminMappingFormSet(BaseInlineFormSet):
@@ -86,7 +89,7 @@ IMPORT_FIELDS = [
 
 
 @admin.register(Transfer)
-class TransferAdmin(admin.ModelAdmin):
+class TransferAdmin(LaunchAdminMixin, admin.ModelAdmin):
     list_display = ["name", "profile", "data_set", "incremental", "mark_complete", "last_status"]
     list_select_related = ["profile", "last_run"]
     list_filter = ["profile", "last_run__status", "incremental"]
@@ -128,38 +131,16 @@ class TransferAdmin(admin.ModelAdmin):
         }
         save_transfer(form.instance, user=request.user, mappings=rows, **fields)
 
-    def has_launch_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("jobs.launch_run")
-
-    def _start(
-        self, request: HttpRequest, queryset: QuerySet[Transfer], dry_run: bool, full: bool = False
-    ) -> None:
-        for transfer in queryset:
-            try:
-                run = start_transfer(
-                    transfer,
-                    user=request.user,
-                    trigger=Run.Trigger.ADMIN,
-                    dry_run=dry_run,
-                    full=full,
-                )
-            except TransferBusy as exc:
-                self.message_user(request, f"{transfer.name}: {exc}", messages.WARNING)
-                continue
-            self.message_user(
-                request, f"{transfer.name}: queued as run #{run.pk}.", messages.SUCCESS
-            )
-
     @admin.action(description="Run now", permissions=["launch"])
     def run_now(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> None:
-        self._start(request, queryset, dry_run=False)
+        self.start_runs(request, queryset, start_transfer, name=_name, dry_run=False)
 
     @admin.action(
         description="Dry run (validate on the destination, write nothing)", permissions=["launch"]
     )
     def dry_run(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> None:
-        self._start(request, queryset, dry_run=True)
+        self.start_runs(request, queryset, start_transfer, name=_name, dry_run=True)
 
     @admin.action(description="Full run (ignore the incremental watermark)", permissions=["launch"])
     def full_run(self, request: HttpRequest, queryset: QuerySet[Transfer]) -> None:
-        self._start(request, queryset, dry_run=False, full=True)
+        self.start_runs(request, queryset, start_transfer, name=_name, full=True)

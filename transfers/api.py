@@ -1,5 +1,7 @@
 """API for transfers: configuration with nested mappings, run/resume, and conflicts of a run.
 
+`run` and `resume` are `jobs.faces.RunActionsMixin`'s, as for event transfers.
+
 Serializers only parse input (types, required fields, lengths); `services.save_transfer`
 validates and saves, and its `TransferInvalid` becomes a 400 with field errors (mapping rows
 nested by index, `{"mappings": {"0": {...}}}`)."""
@@ -9,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers, viewsets
-from rest_framework.decorators import action
-from rest_framework.request import Request
-from rest_framework.response import Response
 
+from jobs.faces import RunActionsMixin
 from jobs.models import Run
 
 from .models import Transfer, TransferConflict, TransferMapping
-from .services import NotResumable, TransferBusy, TransferInvalid, save_transfer, start_transfer
+from .services import TransferInvalid, save_transfer, start_transfer
 
 
+# metadata_sync.api has a MappingSerializer too: one OpenAPI component name each.
+@extend_schema_serializer(component_name="TransferMapping")
 class MappingSerializer(serializers.ModelSerializer):
     """A mapping row in the transfer's id scheme: UIDs, or codes when `id_scheme` is CODE."""
 
@@ -76,7 +78,9 @@ class MappingSerializer(serializers.ModelSerializer):
 
 class TransferSerializer(serializers.ModelSerializer):
     mappings = MappingSerializer(many=True, required=False)
-    last_run_status = serializers.CharField(source="last_run.status", read_only=True, default=None)
+    last_run_status = serializers.CharField(
+        source="last_run.status", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Transfer
@@ -107,73 +111,22 @@ class TransferSerializer(serializers.ModelSerializer):
         return self._save(instance, validated_data)
 
 
-class RunRequestSerializer(serializers.Serializer):
-    dry_run = serializers.BooleanField(default=False)
-    full = serializers.BooleanField(
-        default=False, help_text="Incremental transfers: ignore the watermark, send everything."
-    )
-
-
-class ResumeRequestSerializer(serializers.Serializer):
-    run = serializers.IntegerField(help_text="The failed or cancelled run to continue.")
-
-
-RUN_RESPONSE = inline_serializer("RunStarted", {"run": serializers.IntegerField()})
-
-
 class ConflictSerializer(serializers.ModelSerializer):
     class Meta:
         model = TransferConflict
         exclude = ["run"]
 
 
-class TransferViewSet(viewsets.ModelViewSet):
+class TransferViewSet(RunActionsMixin, viewsets.ModelViewSet):
     queryset = Transfer.objects.select_related("profile", "last_run").prefetch_related("mappings")
     serializer_class = TransferSerializer
     filterset_fields = ["profile", "incremental"]
     required_perms: list[str] | None = None
 
-    def _busy(self, exc: TransferBusy) -> Response:
-        return Response({"detail": str(exc), "run": exc.run.pk}, status=409)
+    launch_perms = ["transfers.view_transfer", "jobs.launch_run"]
 
-    @extend_schema(request=RunRequestSerializer, responses={202: RUN_RESPONSE})
-    @action(
-        detail=True, methods=["post"], required_perms=["transfers.view_transfer", "jobs.launch_run"]
-    )
-    def run(self, request: Request, pk: str | None = None) -> Response:
-        body = RunRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            run = start_transfer(
-                self.get_object(),
-                user=request.user,
-                trigger=Run.Trigger.API,
-                dry_run=body.validated_data["dry_run"],
-                full=body.validated_data["full"],
-            )
-        except TransferBusy as exc:
-            return self._busy(exc)
-        return Response({"run": run.pk}, status=202)
-
-    @extend_schema(request=ResumeRequestSerializer, responses={202: RUN_RESPONSE})
-    @action(
-        detail=True, methods=["post"], required_perms=["transfers.view_transfer", "jobs.launch_run"]
-    )
-    def resume(self, request: Request, pk: str | None = None) -> Response:
-        body = ResumeRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        previous = Run.objects.filter(pk=body.validated_data["run"]).first()
-        if previous is None:
-            return Response({"run": ["There is no such run."]}, status=400)
-        try:
-            run = start_transfer(
-                self.get_object(), user=request.user, trigger=Run.Trigger.API, resume_of=previous
-            )
-        except NotResumable as exc:
-            return Response({"run": [str(exc)]}, status=400)
-        except TransferBusy as exc:
-            return self._busy(exc)
-        return Response({"run": run.pk}, status=202)
+    def start_run(self, obj: Transfer, **options: Any) -> Run:
+        return start_transfer(obj, **options)
 
 
 class RunConflictViewSet(viewsets.ReadOnlyModelViewSet):

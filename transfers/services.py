@@ -20,7 +20,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.services import log_bulk_created
 from jobs.models import Run, Schedule
+from jobs.resume import NotResumable as NotResumable  # re-exported: what a resume refuses
+from jobs.resume import resumable_params, run_label
+from jobs.resume import resume_chain as resume_chain  # re-exported for the task
 from jobs.services import Busy, launch
 
 from .models import Transfer, TransferMapping, validate_identifier
@@ -30,10 +34,6 @@ KIND = "transfer"
 
 #: The name earlier code used for the overlap error; it is the one `jobs.services.Busy`.
 TransferBusy = Busy
-
-
-class NotResumable(ValueError):
-    pass
 
 
 # --- saving -----------------------------------------------------------------------------------
@@ -184,9 +184,13 @@ def save_transfer(
                 transfer.watermark = None
         if rows is not None and changed:
             TransferMapping.objects.filter(transfer=transfer).delete()
-            TransferMapping.objects.bulk_create(
-                TransferMapping(transfer=transfer, **dict(zip(MAPPING_FIELDS, row, strict=True)))
-                for row in rows
+            log_bulk_created(  # the audit log of the new rows (bulk_create sends no signal)
+                TransferMapping.objects.bulk_create(
+                    TransferMapping(
+                        transfer=transfer, **dict(zip(MAPPING_FIELDS, row, strict=True))
+                    )
+                    for row in rows
+                )
             )
     return transfer
 
@@ -209,50 +213,25 @@ def start_transfer(
     a failed or cancelled run: chunks it checkpointed are not sent again, and the periods it
     resolved are reused. `full` ignores an incremental transfer's watermark.
     """
-    params: dict = {"transfer_id": transfer.pk, "dry_run": bool(dry_run)}
-    if full:
-        params["full"] = True
-    if resume_of is not None:
-        check_resumable(transfer, resume_of)
-        params["resume_of"] = resume_of.pk
-        if resume_of.params.get("full"):  # finish a full run as a full run
-            params["full"] = True
-    label = "Dry run" if dry_run else ("Resume" if resume_of else "Transfer")
+    params = resumable_params(
+        kind=KIND,
+        param="transfer_id",
+        pk=transfer.pk,
+        what=f"transfer {transfer.name}",
+        dry_run=dry_run,
+        full=full,
+        resume_of=resume_of,
+    )
     return launch(
         KIND,
         params,
         user=user,
         trigger=trigger,
-        title=f"{label}: {transfer.name}",
+        title=f"{run_label('Transfer', dry_run=dry_run, resume_of=resume_of)}: {transfer.name}",
         target=transfer.target,
         schedule=schedule,
         enqueue=enqueue,
     )
-
-
-def check_resumable(transfer: Transfer, run: Run) -> None:
-    if run.kind != KIND or run.params.get("transfer_id") != transfer.pk:
-        raise NotResumable(f"Run #{run.pk} is not a run of transfer {transfer.name}.")
-    if run.params.get("dry_run"):
-        raise NotResumable(
-            "A dry run wrote nothing, so there is nothing to resume: start a new run."
-        )
-    if run.status not in (Run.Status.FAILED, Run.Status.CANCELLED):
-        raise NotResumable(
-            f"Only failed or cancelled runs can be resumed; run #{run.pk} is {run.status}."
-        )
-
-
-def resume_chain(run: Run) -> list[int]:
-    """Ids of `run` and every run it resumed, newest first (their checkpoints all count)."""
-    chain, seen = [], set()
-    current: Run | None = run
-    while current is not None and current.pk not in seen:
-        chain.append(current.pk)
-        seen.add(current.pk)
-        previous = current.params.get("resume_of")
-        current = Run.objects.filter(pk=previous).first() if previous else None
-    return chain
 
 
 # --- profile mappings -------------------------------------------------------------------------

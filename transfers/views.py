@@ -10,15 +10,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from jobs.faces import page_run
 from jobs.models import Run
 
 from .forms import MappingFormSet, TransferForm
 from .models import Transfer, TransferConflict
 from .services import (
-    NotResumable,
-    TransferBusy,
     TransferInvalid,
     profile_mappings_in_force,
     save_transfer,
@@ -92,25 +92,7 @@ def transfer_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def transfer_run(request: HttpRequest, pk: int) -> HttpResponse:
     transfer = get_object_or_404(Transfer, pk=pk)
-    resume_of = None
-    if request.POST.get("resume_of"):
-        if not request.POST["resume_of"].isdigit():
-            messages.warning(request, "Choose a run to resume.")
-            return redirect("transfer-detail", pk=transfer.pk)
-        resume_of = get_object_or_404(Run, pk=int(request.POST["resume_of"]))
-    try:
-        run = start_transfer(
-            transfer,
-            user=request.user,
-            trigger=Run.Trigger.WEB,
-            dry_run=request.POST.get("dry_run") == "1",
-            full=request.POST.get("full") == "1",
-            resume_of=resume_of,
-        )
-    except (TransferBusy, NotResumable) as exc:
-        messages.warning(request, str(exc))
-        return redirect("transfer-detail", pk=transfer.pk)
-    return redirect("run-detail", pk=run.pk)
+    return page_run(request, transfer, start_transfer, back=reverse("transfer-detail", args=[pk]))
 
 
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")

@@ -1,9 +1,11 @@
 // Pickers for the completeness form, by name: data sets of the chosen instance, the periods of
 // the data set's own type, its data elements (required subset) and an org unit search. The
-// fields hold UIDs, so the form also works without this script.
+// fields hold UIDs, so the form also works without this script. The shared parts are
+// static/js/pickers.js.
 (function () {
   const form = document.getElementById("assessment-form");
-  if (!form) return;
+  if (!form || !window.Pickers) return;
+  const { get, fill, chip, addToken, orgUnitSearch } = window.Pickers;
   const api = form.dataset.api;
   const instance = document.getElementById("id_instance");
   const dataSet = document.getElementById("id_data_set");
@@ -12,21 +14,6 @@
   const required = document.getElementById("id_required_text");
   const info = document.getElementById("data-set-info");
 
-  async function get(url) {
-    const resp = await fetch(url, { headers: { Accept: "application/json" } });
-    const body = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(body.detail || JSON.stringify(body));
-    return body;
-  }
-  function chip(container, text, title, onClick) {
-    const b = document.createElement("button"); b.type = "button"; b.className = "chip";
-    b.textContent = text; b.title = title || ""; b.addEventListener("click", onClick); container.append(b);
-  }
-  function addToken(textarea, token) {
-    const tokens = textarea.value.split(/[\s,;]+/).filter(Boolean);
-    if (!tokens.includes(token)) tokens.push(token);
-    textarea.value = tokens.join(" ");
-  }
   const base = () => (instance.value ? `${api}${instance.value}` : null);
 
   async function loadDataSets() {
@@ -34,8 +21,7 @@
     dataSet.setAttribute("list", "data-sets");
     try {
       const sets = await get(`${base()}/data-sets/`);
-      const list = document.getElementById("data-sets");
-      list.replaceChildren(...sets.map((d) => { const o = document.createElement("option"); o.value = d.id; o.label = `${d.name} (${d.periodType})`; return o; }));
+      fill("data-sets", sets, (d) => `${d.name} (${d.periodType})`);
     } catch (e) { info.textContent = "Could not load the data sets: " + e.message; }
   }
   async function loadDataSet() {
@@ -51,20 +37,9 @@
       p.periods.forEach((per) => chip(chips, per.id, `${per.start} – ${per.end}`, () => addToken(periods, per.id)));
     } catch (e) { info.textContent = "Could not load the data set: " + e.message; }
   }
-  let timer;
-  document.getElementById("org-unit-search").addEventListener("input", (ev) => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const box = document.getElementById("org-unit-results"); box.replaceChildren();
-      if (!base() || ev.target.value.trim().length < 2) return;
-      try {
-        const units = await get(`${base()}/org-units/?search=${encodeURIComponent(ev.target.value)}`);
-        units.forEach((u) => chip(box, `${u.name} (level ${u.level})`, u.id, () => {
-          addToken(orgUnits, u.id);
-          chip(document.getElementById("org-unit-picked"), u.name, u.id, () => {});
-        }));
-      } catch (e) { box.textContent = e.message; }
-    }, 300);
+  orgUnitSearch(base, (u) => {
+    addToken(orgUnits, u.id);
+    chip(document.getElementById("org-unit-picked"), u.name, u.id);
   });
   instance.addEventListener("change", () => { loadDataSets(); loadDataSet(); });
   dataSet.addEventListener("change", loadDataSet);

@@ -1,9 +1,10 @@
 // Pickers for the event transfer form: event programs, their stages and org units are loaded
 // by name from the profile's source instance through the API (session auth); UIDs travel in
-// the form's values and show on hover.
+// the form's values and show on hover. The shared parts are static/js/pickers.js.
 (function () {
   const form = document.getElementById("tracker-form");
-  if (!form) return;
+  if (!form || !window.Pickers) return;
+  const { get, chip, orgUnitSearch, profilePairs } = window.Pickers;
   const api = form.dataset.api;
   const profile = document.getElementById("id_profile");
   const program = document.getElementById("id_program");
@@ -11,20 +12,10 @@
   const orgUnits = document.getElementById("id_org_units");
   const chosen = document.getElementById("org-unit-chosen");
   const info = document.getElementById("program-info");
-  const sources = {};
-  (profile.dataset.sources || "").split(",").filter(Boolean).forEach((p) => {
-    const [id, source] = p.split(":");
-    sources[id] = source;
-  });
-  const source = () => sources[profile.value];
+  const pairs = profilePairs(profile);
+  const source = () => (pairs[profile.value] || {}).source;
   let programs = [];
 
-  async function get(url) {
-    const resp = await fetch(url, { headers: { Accept: "application/json" } });
-    const body = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(body.detail || JSON.stringify(body));
-    return body;
-  }
   function options(select, items, keep, empty) {
     const current = keep || select.value;
     const opts = empty ? [new Option(empty, "")] : [];
@@ -50,30 +41,13 @@
   function addChip(uid, name) {
     if (uids().includes(uid)) return;
     orgUnits.value = [...uids(), uid].join(",");
-    const b = document.createElement("button"); b.type = "button"; b.className = "chip";
-    b.dataset.uid = uid; b.title = `${uid} — click to remove`; b.textContent = `${name} ✕`;
-    chosen.append(b);
+    chip(chosen, `${name} ✕`, `${uid} — click to remove`).dataset.uid = uid;
   }
   chosen.addEventListener("click", (ev) => {
     const b = ev.target.closest("button[data-uid]"); if (!b) return;
     orgUnits.value = uids().filter((u) => u !== b.dataset.uid).join(","); b.remove();
   });
-  let timer = null;
-  document.getElementById("org-unit-search").addEventListener("input", (ev) => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const box = document.getElementById("org-unit-results"); box.replaceChildren();
-      if (!source() || ev.target.value.trim().length < 2) return;
-      try {
-        const units = await get(`${api}${source()}/org-units/?search=${encodeURIComponent(ev.target.value)}`);
-        units.forEach((u) => {
-          const b = document.createElement("button"); b.type = "button"; b.className = "chip";
-          b.title = u.id; b.textContent = `${u.name} (level ${u.level})`;
-          b.addEventListener("click", () => addChip(u.id, u.name)); box.append(b);
-        });
-      } catch (e) { box.textContent = e.message; }
-    }, 250);
-  });
+  orgUnitSearch(() => (source() ? `${api}${source()}` : null), (u) => addChip(u.id, u.name), 250);
   program.addEventListener("change", fillStages);
   profile.addEventListener("change", loadPrograms);
   loadPrograms();

@@ -1,8 +1,10 @@
 // Pickers for the transfer form: data sets, periods, org units and mapping suggestions are
-// loaded from the source and destination instances through the API (session auth).
+// loaded from the source and destination instances through the API (session auth). The shared
+// parts are static/js/pickers.js.
 (function () {
   const form = document.getElementById("transfer-form");
-  if (!form) return;
+  if (!form || !window.Pickers) return;
+  const { get, fill, chip, addToken, orgUnitSearch, profilePairs } = window.Pickers;
   const api = form.dataset.api;
   const profile = document.getElementById("id_profile");
   const dataSet = document.getElementById("id_data_set");
@@ -10,31 +12,7 @@
   const periods = document.getElementById("id_periods_text");
   const orgUnits = document.getElementById("id_org_units_text");
   const info = document.getElementById("data-set-info");
-  const pairs = {};
-  (profile.dataset.sources || "").split(",").filter(Boolean).forEach((p) => {
-    const [id, source, destination] = p.split(":");
-    pairs[id] = { source, destination };
-  });
-
-  async function get(url) {
-    const resp = await fetch(url, { headers: { Accept: "application/json" } });
-    const body = await resp.json().catch(() => ({}));
-    if (!resp.ok) throw new Error(body.detail || JSON.stringify(body));
-    return body;
-  }
-  function fill(listId, items, label) {
-    const list = document.getElementById(listId);
-    list.replaceChildren(...items.map((i) => { const o = document.createElement("option"); o.value = i.id; o.label = label(i); return o; }));
-  }
-  function chip(container, text, title, onClick) {
-    const b = document.createElement("button"); b.type = "button"; b.className = "chip"; b.textContent = text; b.title = title || "";
-    b.addEventListener("click", onClick); container.append(b);
-  }
-  function addToken(textarea, token) {
-    const tokens = textarea.value.split(/[\s,;]+/).filter(Boolean);
-    if (!tokens.includes(token)) tokens.push(token);
-    textarea.value = tokens.join(" ");
-  }
+  const pairs = profilePairs(profile);
   const pair = () => pairs[profile.value];
 
   async function loadDataSets() {
@@ -64,22 +42,11 @@
       } else { info.textContent += " The destination has no data set " + target + "."; }
     } catch (e) { info.textContent = "Could not load the data set: " + e.message; }
   }
-  let timer;
-  document.getElementById("org-unit-search").addEventListener("input", (ev) => {
-    clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const box = document.getElementById("org-unit-results"); box.replaceChildren();
-      if (!pair() || ev.target.value.trim().length < 2) return;
-      try {
-        const units = await get(`${api}${pair().source}/org-units/?search=${encodeURIComponent(ev.target.value)}`);
-        units.forEach((u) => chip(box, `${u.name} (level ${u.level})`, u.id, () => addToken(orgUnits, u.id)));
-      } catch (e) { box.textContent = e.message; }
-    }, 300);
-  });
-  document.querySelectorAll("#mapping-table input[name$='source_data_element']").forEach((i) => i.setAttribute("list", "source-elements"));
-  document.querySelectorAll("#mapping-table input[name$='source_category_option_combo']").forEach((i) => i.setAttribute("list", "source-combos"));
-  document.querySelectorAll("#mapping-table input[name$='target_data_element']").forEach((i) => i.setAttribute("list", "target-elements"));
-  document.querySelectorAll("#mapping-table input[name$='target_category_option_combo']").forEach((i) => i.setAttribute("list", "target-combos"));
+  orgUnitSearch(() => (pair() ? `${api}${pair().source}` : null), (u) => addToken(orgUnits, u.id));
+  [
+    ["source_data_element", "source-elements"], ["source_category_option_combo", "source-combos"],
+    ["target_data_element", "target-elements"], ["target_category_option_combo", "target-combos"],
+  ].forEach(([name, list]) => document.querySelectorAll(`#mapping-table input[name$='${name}']`).forEach((i) => i.setAttribute("list", list)));
   profile.addEventListener("change", () => { loadDataSets(); loadDataSet(); });
   dataSet.addEventListener("change", loadDataSet);
   targetDataSet.addEventListener("change", loadDataSet);

@@ -15,6 +15,7 @@ from dhis2.async_jobs import (
 from dhis2.client import Client
 from dhis2.errors import Dhis2Timeout, JobFailed, UnexpectedResponse
 from dhis2.imports import parse_data_import_summary, parse_job_reference
+from tests.conftest import FakeTime
 
 from .conftest import API, load
 
@@ -29,21 +30,6 @@ MD_DONE = "system-tasks-METADATA_IMPORT-done-2.34.import-export-app-fixture.json
 MD_SUMMARY = "system-taskSummaries-METADATA_IMPORT-importReport-2.34.import-export-app-fixture.json"
 TR_DONE = "tracker-jobs-notifications-completed.android-fixture.json"
 TR_DONE_DOCS = "tracker-jobs-notifications.docs-2.41.json"
-
-
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.mark.parametrize(

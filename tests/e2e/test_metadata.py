@@ -12,22 +12,14 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 
-from connections.models import ConnectionProfile, Instance
 from jobs.models import Run
 from metadata_sync.models import AssessmentItem, MetadataAssessment
 from metadata_sync.schema import ORDER
 from simulator.datasets import DEMO_MAPPING, DEMO_MISSING, DEST_RENAMED_ELEMENTS
-from tests.conftest import api_as
+from tests.conftest import api_as, served_profile
 from tests.e2e.conftest import ROOT, e2e_simulator, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def _instance(name: str, url: str) -> Instance:
-    instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=10)
-    instance.set_password("district")
-    instance.save()
-    return instance
 
 
 def _finished(run_id: int) -> Run:
@@ -40,10 +32,8 @@ def _finished(run_id: int) -> Run:
 
 def test_assessment_finds_the_demo_differences_and_apply_fills_them(qcluster, alice: User) -> None:
     source, destination = e2e_simulator("demo-source"), e2e_simulator("demo-destination")
-    with source.serve() as s, destination.serve() as d:
-        profile = ConnectionProfile.objects.create(
-            name="Demo", source=_instance("Source", s.url), destination=_instance("Dest", d.url)
-        )
+    with served_profile(source, destination) as served:
+        profile = served.profile
         api = api_as(alice)
         created = api.post(
             "/api/v1/metadata-assessments/",

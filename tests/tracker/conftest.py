@@ -1,20 +1,23 @@
-"""Helpers for the event transfer tests: real DHIS2 sample bodies, a fake clock, clients."""
+"""Helpers for the event transfer tests: real DHIS2 sample bodies, clients, served pairs.
+
+`FakeTime` (and the `fake_time` fixture) and `Served` are tests/conftest.py's, re-exported for
+the tests that import them from here."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connections.models import ConnectionProfile, Instance
 from dhis2.auth import BasicAuth
 from dhis2.client import Client, RetryPolicy
 from simulator import Simulator
+from tests.conftest import FakeTime as FakeTime  # re-exported
+from tests.conftest import Served, served_profile
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 BASE = "https://dhis.example.org/dhis"
@@ -30,26 +33,6 @@ def info(version: str) -> dict[str, Any]:
     return {"version": version, "serverDate": "2024-07-15T10:00:00.000", "serverTimeZoneId": "UTC"}
 
 
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
 @pytest.fixture
 def client() -> Iterator[Client]:
     c = Client(
@@ -57,21 +40,6 @@ def client() -> Iterator[Client]:
     )
     yield c
     c.close()
-
-
-# --- Saved event transfers against simulators served on loopback --------------------------
-@dataclass
-class Served:
-    source: Simulator
-    destination: Simulator
-    profile: ConnectionProfile
-
-
-def demo_instance(name: str, url: str) -> Instance:
-    instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=10)
-    instance.set_password("district")
-    instance.save()
-    return instance
 
 
 @contextmanager
@@ -84,17 +52,14 @@ def served_pair(src_version: str, dst_version: str) -> Iterator[Served]:
         dataset_options={"today": "2024-07-15"},
         tracker_job_delay=0.05,
     )
-    with src.serve() as s, dst.serve() as d:
-        profile = ConnectionProfile.objects.create(
-            name=f"Demo {src_version}→{dst_version}",
-            source=demo_instance(f"Source {src_version}", s.url),
-            destination=demo_instance(f"Destination {dst_version}", d.url),
-        )
-        try:
-            yield Served(src, dst, profile)
-        finally:
-            src.jobs.cancel_all()
-            dst.jobs.cancel_all()
+    with served_profile(
+        src,
+        dst,
+        name=f"Demo {src_version}→{dst_version}",
+        source_name=f"Source {src_version}",
+        destination_name=f"Destination {dst_version}",
+    ) as served:
+        yield served
 
 
 @pytest.fixture

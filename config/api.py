@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from audit.api import AuditEntryViewSet
+from audit.lockout import lockout_response
 from completeness.api import CompletenessAssessmentViewSet
 from connections.api import ConnectionProfileViewSet, InstanceViewSet
 from connections.crypto import CredentialDecryptionError
@@ -49,7 +51,13 @@ class TokenView(ObtainAuthToken):
 
     @extend_schema(responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}))
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except serializers.ValidationError:
+            # django-axes marks the DRF request (not Django's) when it locks the client out.
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request._request)
+            raise
 
 
 router = DefaultRouter()
@@ -67,6 +75,7 @@ router.register(
 router.register("transfer-conflicts", RunConflictViewSet, basename="api-transfer-conflict")
 router.register("tracker-transfers", EventTransferViewSet, basename="api-tracker-transfer")
 router.register("tracker-errors", EventTransferErrorViewSet, basename="api-tracker-error")
+router.register("audit", AuditEntryViewSet, basename="api-audit")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

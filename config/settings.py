@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -115,20 +116,30 @@ INSTALLED_APPS = [
     "completeness",
     "tracker",
     "simulator",
+    # Security (README "Security"): login throttling, CSP header, audit log.
+    "axes",
+    "csp",
+    "auditlog",
+    "audit",
 ]
 
 MIDDLEWARE = [
     # /healthz and /readyz answer before host validation and the HTTPS redirect (config.health).
     "config.health.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Static files from the web process itself (gunicorn needs no separate file server).
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ties audit log entries to the user (session or API token) who made the change.
+    "audit.middleware.AuditActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a lock-out noticed during authentication into the lock-out response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -211,7 +222,58 @@ if not DEBUG:
     if env.bool("BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
+# No script reads the CSRF cookie (forms carry the token; Swagger UI gets it from its page).
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content-Security-Policy (django-csp): only our own files run, no inline script or style
+# (templates keep scripts in static/js/ and styles in static/css/; tests/config checks it).
+# The API docs page widens it for its CDN assets only (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Brute-force protection of /login/, /admin/login/ and the API token endpoint (django-axes):
+# AXES_FAILURE_LIMIT failures for one username from one IP lock that pair out for
+# AXES_COOLOFF_MINUTES; a correct password is refused meanwhile. Unlock early in the admin
+# (Axes -> Access attempts -> delete) or with `manage.py axes_reset` / `axes_reset_username`.
+AUTHENTICATION_BACKENDS = [
+    "audit.backends.RequestAxesBackend",  # axes, for every login that comes with a request
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED: bool = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT: int = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Attempts while locked out are refused without extending the lock: it ends on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "audit.lockout.lockout_response"
+# REMOTE_ADDR, or behind our TLS proxy the address that proxy appended to X-Forwarded-For
+# (a client can prepend made-up addresses, never append): audit.lockout.client_ip.
+AXES_CLIENT_IP_CALLABLE = "audit.lockout.client_ip"
+AXES_BEHIND_PROXY: bool = env.bool("BEHIND_TLS_PROXY", default=False)
+
+# Audit log (django-auditlog; models registered in audit/apps.py): JSON changes, readable
+# references, secrets masked to a fixed marker (audit/masking.py).
+AUDITLOG_STORE_JSON_CHANGES = True
+AUDITLOG_MASK_CALLABLE = "audit.masking.mask_secret"
 
 # --- E-mail ---------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -230,7 +292,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",  # documents the error answers too
     "EXCEPTION_HANDLER": "config.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {

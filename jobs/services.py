@@ -5,15 +5,19 @@ Admin actions, pages, API endpoints, schedules and the command line all call `la
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+import time
+from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+
+from audit.services import CANCELLED, LAUNCHED, record_run_action
 
 from .enqueue import enqueue_run
 from .models import Run, RunLogEntry
@@ -100,6 +104,7 @@ def launch(
         run=run,
         message=f"Queued by {_who(run)} ({run.get_trigger_display().lower()}).",
     )
+    record_run_action(LAUNCHED, run, user=user)
     if enqueue:
         transaction.on_commit(lambda: enqueue_run(run.pk))
     return run
@@ -114,6 +119,35 @@ def active_run_for(target: str) -> Run | None:
 
 def _who(run: Run) -> str:
     return run.started_by.get_username() if run.started_by else "the system"
+
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Waits (seconds) before retrying a run's final write when the database is briefly unavailable
+#: (SQLite "database is locked", a dropped PostgreSQL connection); about 7 s in all.
+FINISH_RETRY_WAITS: tuple[float, ...] = (0.5, 1.0, 2.0, 3.5)
+
+
+def _retrying_db_errors(write: Callable[[], T]) -> T:
+    """Run `write`, retrying it after transient database errors (`FINISH_RETRY_WAITS`).
+
+    The final write of a run is the one that must not be lost: without it the run shows
+    "running" until the stall check fails it. Before each retry an unusable connection is closed
+    (Django opens a new one on the next query), unless inside a transaction, which has to be
+    retried as a whole by its owner. Raises the last error when every attempt failed.
+    """
+    for wait in (*FINISH_RETRY_WAITS, None):
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as exc:
+            if wait is None:
+                raise
+            logger.warning("Database error while ending a run (%s); retrying in %.1f s", exc, wait)
+            if not connection.in_atomic_block:
+                connection.close_if_unusable_or_obsolete()
+            time.sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def finish_run(
@@ -131,7 +165,9 @@ def finish_run(
     The update is conditional (the run must still be in one of `expect`, and match `extra`),
     so a run ends exactly once even when the task, a cancel and the stall check race; only the
     winner logs `error` and records the outcome for the schedule that started the run
-    (`jobs.outcomes`). Returns whether this call ended the run.
+    (`jobs.outcomes`). Returns whether this call ended the run. The status write is retried
+    through transient database errors (`_retrying_db_errors`); if the database stays away, the
+    error propagates and the stall check fails the run once the database is back.
     """
     now = timezone.now()
     fields: dict[str, Any] = {"status": status, "error": error, "finished_at": now}
@@ -144,14 +180,16 @@ def finish_run(
     query = Run.objects.filter(pk=run.pk, status__in=list(expect))
     if extra is not None:
         query = query.filter(extra)
-    if not query.update(**fields):
+    if not _retrying_db_errors(lambda: query.update(**fields)):
         return False
     if error:
         level = log_level or (
             RunLogEntry.Level.WARNING if status == Run.Status.CANCELLED else RunLogEntry.Level.ERROR
         )
-        RunLogEntry.objects.create(run=run, level=level, message=error[:10000])
-    run.refresh_from_db()
+        _retrying_db_errors(
+            lambda: RunLogEntry.objects.create(run=run, level=level, message=error[:10000])
+        )
+    _retrying_db_errors(run.refresh_from_db)
     record_outcome(run)
     return True
 
@@ -165,8 +203,10 @@ def request_cancel(run: Run, *, user: AbstractBaseUser | None = None) -> Run:
         error=f"Cancelled by {who} before it started.",
         expect=[Run.Status.QUEUED],
     ):
+        record_run_action(CANCELLED, run, user=user)
         return run
     if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(cancel_requested=True):
+        record_run_action(CANCELLED, run, user=user)
         RunLogEntry.objects.create(
             run=run,
             level=RunLogEntry.Level.WARNING,

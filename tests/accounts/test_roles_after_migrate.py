@@ -87,7 +87,9 @@ def expected_roles(every: set[str]) -> dict[str, set[str]]:
         "Operator": {p for p in project if is_view(p)} | OPERATOR_EXTRA,
         "Admin": project
         | ADMIN_USERS
-        | {p for p in every if app(p) in ("auth", "django_q") and is_view(p)},
+        # Unlocking a login that django-axes locked out; reading the audit log and attempts.
+        | {"axes.delete_accessattempt"}
+        | {p for p in every if app(p) in ("auth", "django_q", "auditlog", "axes") and is_view(p)},
     }
 
 

@@ -15,15 +15,11 @@ admin.site.index_title = "Configuration"
 admin.site.site_url = "/"
 
 # Swagger UI under the site's CSP: its init script comes from a URL of its own (the split view)
-# and its assets from the CDN drf-spectacular loads them from; its page has one inline <style>.
-_SWAGGER_CDN = "https://cdn.jsdelivr.net"
-_swagger_ui = csp_update(
-    {
-        "script-src": [_SWAGGER_CDN],
-        "style-src": [_SWAGGER_CDN, "'unsafe-inline'"],
-        "img-src": [_SWAGGER_CDN],
-    }
-)(SpectacularSwaggerSplitView.as_view(url_name="api-schema"))
+# and its files from drf-spectacular-sidecar, served from our static files (no CDN: the platform
+# may run offline). Its page has one inline <style> and draws images from data: URLs.
+_swagger_ui = csp_update({"style-src": ["'unsafe-inline'"], "img-src": ["data:"]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 urlpatterns = [
     path("", job_views.dashboard, name="dashboard"),

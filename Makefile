@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DEBUG ?= true
 
-.PHONY: install run demo worker web test test-dates test-postgres lint typecheck contracts format migrations-check check clean
+.PHONY: install run demo worker web test test-dates test-postgres bench lint typecheck contracts format migrations-check check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ test-dates: install  ## the suite at each of TEST_DATES, every process's wall cl
 			$(VENV)/bin/pytest $(TEST_DATES_ARGS); \
 		fi; \
 	done
+
+bench: install  ## benchmarks on loopback simulators, table + .local/bench.json (BENCH_ARGS=--large)
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,1 @@
+"""Benchmarks of the platform against served DHIS2 simulators: ``python -m benchmarks``."""

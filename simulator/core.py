@@ -13,11 +13,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from simulator import datasets
 from simulator.auth import DEFAULT_TOKEN, User, authenticate, build_users, forbidden
+from simulator.clock import SimClock
 from simulator.faults import FaultInjector, Faults
 from simulator.handlers import completions, datavalues_get, datavalues_import, metadata, system
 from simulator.handlers.common import Ctx
@@ -89,7 +90,10 @@ class Simulator:
         self._users_spec = users
         self._fault_injector = FaultInjector(faults)
         self._log_lock = threading.Lock()
-        self.jobs = JobStore(seed)
+        # Pinned or not, every timestamp the server writes or reports comes from this clock.
+        pinned = self.dataset_options.get("today") is not None
+        self.clock = SimClock(datasets.parse_today(self.dataset_options) if pinned else None)
+        self.jobs = JobStore(seed, clock=self.clock.now)
         self.state: State = datasets.build(dataset, seed, self.dataset_options)
         self.users: dict[str, User] = build_users(users, self._root_org_units())
         self._routes = self._build_routes()
@@ -101,9 +105,14 @@ class Simulator:
             u for u, o in self.state.objects["organisationUnits"].items() if o.get("level") == 1
         )
 
+    def now(self) -> datetime:
+        """The server's current UTC time (naive): ``serverDate`` and every write stamp."""
+        return self.clock.now()
+
     def today(self) -> date:
-        """The simulator's notion of today (``dataset_options["today"]`` or the real date)."""
-        return datasets.parse_today(self.dataset_options)
+        """The server's current date: ``dataset_options["today"]`` when the simulator was
+        created (then advancing with the clock), else the real UTC date."""
+        return self.clock.today()
 
     @property
     def faults(self) -> FaultInjector:
@@ -204,7 +213,9 @@ class Simulator:
                 self._log(request, 0, 0, started, "reset")
                 raise ConnectionResetFault("connection reset by simulator fault plan")
             if decision.error_status:
-                response = html_error_page(decision.error_status)
+                response = self._fault_injector.error_response(
+                    decision.error_status
+                ) or html_error_page(decision.error_status)
                 fault = f"error {decision.error_status}"
             elif decision.payload_timeout:
                 if decision.payload_delay_s:

@@ -4,7 +4,15 @@ Datasets by name: ``demo-source``, ``demo-destination``, ``bench``, ``empty``. M
 the demo pair are derived from object names (:func:`simulator.builder.stable_uid`), so they never
 change; data values and events come from ``random.Random(seed)`` and are placed in the most
 recent *finished* periods relative to ``today`` (``dataset_options["today"]``, default: the
-real current date), so the demo always has recent data.
+real current UTC date), so the demo always has recent data.
+
+Generated data never lies in the future of the server's own clock (:mod:`simulator.clock`),
+as on a real DHIS2: every generated timestamp (``created``/``lastUpdated`` of values, completion
+dates, event dates) falls on a day *before* ``today``. Capping at the previous day rather than at
+the time of day keeps a build a function of ``(seed, today)`` alone (builds are cached), and it
+stays true however late on ``today`` the simulator runs. Without the cap, values of the latest
+weeks were "entered" up to 10 days after their period ended, i.e. after today, and matched
+every incremental ``lastUpdated`` window.
 
 Demo source (``demo-source``)
 -----------------------------
@@ -60,7 +68,7 @@ from simulator.builder import (
 )
 from simulator.periods import recent_periods
 from simulator.schema import DEFAULT_UIDS
-from simulator.state import State, fmt_value_ts
+from simulator.state import State, fmt_value_ts, now_utc
 
 DATASET_NAMES = ("demo-source", "demo-destination", "bench", "empty")
 
@@ -191,9 +199,11 @@ DEMO_MISSING: dict[str, list[str]] = {
 
 
 def parse_today(options: dict[str, Any]) -> date:
+    """``options["today"]`` as a date; else the current UTC date (the simulator's server runs
+    in ``Etc/UTC``, so its date is the UTC one, not the host's local date)."""
     today = options.get("today")
     if today is None:
-        return date.today()
+        return now_utc().date()
     if isinstance(today, datetime):
         return today.date()
     if isinstance(today, date):
@@ -472,6 +482,7 @@ def _ts(day: date, rng: random.Random) -> str:
 def _build_demo_data(state: State, seed: int, today: date) -> None:
     rng = random.Random(seed)
     counts = {"Monthly": 6, "Quarterly": 4, "Weekly": 8}
+    last_entry_day = today - timedelta(days=1)
     d = state.derived
     for ds_uid in sorted(state.objects["dataSets"]):
         ds = state.objects["dataSets"][ds_uid]
@@ -479,7 +490,8 @@ def _build_demo_data(state: State, seed: int, today: date) -> None:
         aocs = sorted(d.cc_cocs.get(ds["categoryCombo"]["id"], {d.default_coc}))
         des = sorted(d.ds_des[ds_uid])
         for pe in periods:
-            entered = pe.end + timedelta(days=rng.randint(1, 10))
+            # Reports come in 1-10 days after the period ends, but never later than yesterday.
+            entered = min(pe.end + timedelta(days=rng.randint(1, 10)), last_entry_day)
             for ou in sorted(d.ds_ous[ds_uid]):
                 if rng.random() < 0.1:
                     continue  # this facility did not report this period
@@ -532,17 +544,20 @@ def _build_demo_events(state: State, rng: random.Random, today: date, count: int
             str(round(3 + age * 0.9 + rng.uniform(-2, 8), 1)),
         ]
         uid = random_uid(rng)
+        org_unit = rng.choice(ous)
+        status = "COMPLETED" if rng.random() < 0.85 else "ACTIVE"
         state.events[uid] = {
             "event": uid,
             "program": program["id"],
             "programStage": stage_uid,
-            "orgUnit": rng.choice(ous),
-            "status": "COMPLETED" if rng.random() < 0.85 else "ACTIVE",
+            "orgUnit": org_unit,
+            "status": status,
             "occurredAt": day.isoformat() + "T00:00:00.000",
             "scheduledAt": day.isoformat() + "T00:00:00.000",
             "createdAt": ts,
             "updatedAt": ts,
-            "completedAt": day.isoformat() + "T00:00:00.000",
+            # Completed when it was last saved (not before it was created); open events have none.
+            "completedAt": ts if status == "COMPLETED" else None,
             "storedBy": "admin",
             "attributeOptionCombo": DEFAULT_UIDS["categoryOptionCombos"],
             "attributeCategoryOptions": DEFAULT_UIDS["categoryOptions"],
@@ -575,6 +590,10 @@ BENCH_DEFAULTS: dict[str, Any] = {
     "events": 0,
     "density": 1.0,
     "with_values": True,
+    # Another UID space for the data elements (e.g. a destination whose elements a transfer must
+    # map): "" keeps the default UIDs.
+    "element_uid_salt": "",
+    "program": False,  # the event program even without events (a destination for them)
 }
 
 
@@ -644,8 +663,9 @@ def _build_bench(state: State, seed: int, today: date, options: dict[str, Any]) 
     for coc in cocs:
         state.put("categoryOptionCombos", coc)
     de_uids = []
+    salt = opts["element_uid_salt"]
     for i in range(opts["data_elements"]):
-        uid = stable_uid(f"bench:de:{i}")
+        uid = stable_uid(f"bench:de:{salt}:{i}" if salt else f"bench:de:{i}")
         de_uids.append(uid)
         state.put(
             "dataElements",
@@ -680,7 +700,8 @@ def _build_bench(state: State, seed: int, today: date, options: dict[str, Any]) 
         ),
     )
     if opts["with_values"]:
-        ts = fmt_value_ts(datetime(today.year, today.month, today.day))
+        entered = today - timedelta(days=1)  # never after the server's clock (module docstring)
+        ts = fmt_value_ts(datetime(entered.year, entered.month, entered.day))
         aoc = DEFAULT_UIDS["categoryOptionCombos"]
         coc_uids = [c["id"] for c in cocs]
         for pe in recent_periods(opts["period_type"], today, opts["periods"]):
@@ -699,7 +720,7 @@ def _build_bench(state: State, seed: int, today: date, options: dict[str, Any]) 
                             "followup": False,
                             "deleted": False,
                         }
-    if opts["events"]:
+    if opts["events"] or opts["program"]:
         pr_uid, ps_uid = stable_uid("bench:pr"), stable_uid("bench:ps")
         state.put(
             "programs",

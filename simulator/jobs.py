@@ -12,7 +12,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from simulator.builder import random_uid
@@ -31,7 +31,9 @@ class Job:
 
 
 class JobStore:
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, clock: Callable[[], datetime] = now_utc) -> None:
+        """``clock`` is the simulator's (job and notification times come from the server)."""
+        self._clock = clock
         self._lock = threading.Lock()
         self._rng = random.Random(f"jobs-{seed}")
         self.jobs: dict[str, Job] = {}
@@ -49,13 +51,13 @@ class JobStore:
     ) -> Job:
         """Schedule ``run``; it returns the summary and the notifications, oldest first, as
         ``(level, message, completed, extra)``."""
-        job = Job(id=self.new_uid(), job_type=job_type, created=fmt_metadata_ts(now_utc()))
+        job = Job(id=self.new_uid(), job_type=job_type, created=fmt_metadata_ts(self._clock()))
         with self._lock:
             self.jobs[job.id] = job
 
         def execute() -> None:
             summary, notes = run()
-            start = now_utc()
+            start = self._clock()
             rendered = []
             for i, (level, message, completed, extra) in enumerate(notes):
                 uid = self.new_uid()

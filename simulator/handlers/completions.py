@@ -23,7 +23,7 @@ from simulator.handlers.common import (
 from simulator.http import SimResponse, error_response, json_response, split_csv
 from simulator.idschemes import Resolver, normalise
 from simulator.periods import parse_period
-from simulator.state import fmt_metadata_ts, now_utc
+from simulator.state import fmt_metadata_ts
 
 
 def _expired(ctx: Ctx, ds: dict[str, Any], iso: str) -> bool:
@@ -124,7 +124,7 @@ def post_registrations(ctx: Ctx) -> SimResponse:
                     "date": str(reg.get("date") or ctx.sim.today().isoformat())[:10],
                     "storedBy": reg.get("storedBy") or ctx.user.username,
                     "completed": True if completed is None else bool(completed),
-                    "lastUpdated": fmt_metadata_ts(now_utc()),
+                    "lastUpdated": fmt_metadata_ts(ctx.sim.now()),
                     "lastUpdatedBy": ctx.user.username,
                 }
     summary: dict[str, Any] = {

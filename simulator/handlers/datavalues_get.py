@@ -10,14 +10,14 @@ value as a string; ``comment`` written even when null (``null`` in 2.40, ``""`` 
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from simulator.handlers.common import Ctx, conflict
 from simulator.http import SimResponse, json_response, split_csv
 from simulator.idschemes import Resolver, normalise
 from simulator.periods import parse_period
-from simulator.state import fmt_value_ts, now_utc
+from simulator.state import fmt_value_ts
 
 _DURATION = re.compile(r"^(\d+)([dhms])$")
 
@@ -39,7 +39,7 @@ def normalise_timestamp(text: str) -> str | None:
         return None
 
 
-def duration_start(text: str) -> str | None:
+def duration_start(text: str, now: datetime) -> str | None:
     match = _DURATION.match(text.strip())
     if not match:
         return None
@@ -50,7 +50,7 @@ def duration_start(text: str) -> str | None:
         "m": timedelta(minutes=amount),
         "s": timedelta(seconds=amount),
     }[unit]
-    return fmt_value_ts(now_utc() - delta)
+    return fmt_value_ts(now - delta)
 
 
 def get_data_value_sets(ctx: Ctx) -> SimResponse:
@@ -120,7 +120,7 @@ def get_data_value_sets(ctx: Ctx) -> SimResponse:
             return conflict("Start date must be before end date", "E2004")
         since = None
         if duration:
-            since = duration_start(duration)
+            since = duration_start(duration, ctx.sim.now())
             if since is None:
                 return conflict(f"Duration is not valid: `{duration}`", "E2005")
         elif last_updated:

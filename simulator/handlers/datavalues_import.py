@@ -42,7 +42,7 @@ from simulator.periods import (
     period_for,
     previous_period,
 )
-from simulator.state import fmt_value_ts, now_utc
+from simulator.state import fmt_value_ts
 from simulator.valuetypes import I18N, check, is_zero_and_insignificant, normalise_boolean
 
 STRICT_SETTINGS = {
@@ -256,7 +256,7 @@ class DataValueImport:
             user = ctx.user
             user_roots = user.organisation_units
             in_hierarchy: dict[str, bool] = {}
-            now = fmt_value_ts(now_utc())
+            now = fmt_value_ts(self.ctx.sim.now())
             default_coc = d.default_coc
             h_pe = p.get("period")
             stored_by_default = user.username

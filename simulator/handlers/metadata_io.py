@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from simulator.auth import forbidden
@@ -28,7 +27,7 @@ from simulator.handlers.datavalues_import import job_response
 from simulator.handlers.system import KNOWN_BUILDS, SYSTEM_ID
 from simulator.http import SimResponse, error_response, json_response, web_message
 from simulator.schema import DEFAULT_UIDS, IMPORT_ORDER, KINDS
-from simulator.state import fmt_metadata_ts, now_utc
+from simulator.state import fmt_metadata_ts
 
 NOT_OK_MESSAGE = "One or more errors occurred, please see full details in import report."
 
@@ -42,7 +41,7 @@ def _system(ctx: Ctx) -> dict[str, Any]:
         "id": SYSTEM_ID,
         "rev": rev,
         "version": ctx.version.raw,
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + "000Z",
+        "date": ctx.sim.now().strftime("%Y-%m-%dT%H:%M:%S.") + "000Z",
     }
 
 
@@ -351,7 +350,7 @@ class MetadataImport:
         stats_by_kind: dict[str, dict[str, int]] = {}
         reports: dict[str, list[dict[str, Any]]] = {}
         touched_combos: set[str] = set()
-        now = fmt_metadata_ts(now_utc())
+        now = fmt_metadata_ts(self.ctx.sim.now())
         for kind, index, obj, action, existing in plan:
             stats = stats_by_kind.setdefault(
                 kind, {"created": 0, "updated": 0, "deleted": 0, "ignored": 0, "total": 0}

@@ -8,7 +8,7 @@ from typing import Any
 from simulator.builder import random_uid
 from simulator.handlers.common import Ctx
 from simulator.http import SimResponse, json_response, text_response
-from simulator.state import fmt_metadata_ts, now_utc
+from simulator.state import fmt_metadata_ts
 
 # (revision, buildTime) of the recorded servers; other versions get a synthetic pair.
 KNOWN_BUILDS = {
@@ -28,7 +28,7 @@ def system_info(ctx: Ctx) -> SimResponse:
     version family (2.36/2.37 add jasperReportsVersion, environmentVariable, clusterHostname,
     metadataSyncEnabled; 2.41+ put ``databaseInfo`` (with ``time``) before ``version``)."""
     v = ctx.version
-    now = fmt_metadata_ts(now_utc())
+    now = fmt_metadata_ts(ctx.sim.now())
     revision, build_time = KNOWN_BUILDS.get(v.major, ("0000000", "2024-01-01T00:00:00.000"))
     info: dict[str, Any] = {
         "contextPath": ctx.base_url,

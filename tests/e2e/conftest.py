@@ -8,12 +8,25 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
+from simulator import Simulator
+
 ROOT = Path(__file__).resolve().parents[2]
+
+# The day every e2e simulator believes it is; its clock runs on from the real time of day, so
+# `serverDate`, relative periods and incremental watermarks agree, and no assertion depends on
+# the day the suite runs. A Monday: the latest weekly period ended the day before.
+E2E_TODAY = "2024-07-15"
+
+
+def e2e_simulator(dataset: str, version: str = "2.40.4.1", **options: Any) -> Simulator:
+    """A simulator of `dataset` on the e2e day (`options` are further dataset options)."""
+    return Simulator(version, dataset, dataset_options={"today": E2E_TODAY, **options})
 
 
 def test_database_url() -> str:

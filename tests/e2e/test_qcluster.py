@@ -9,14 +9,13 @@ import pytest
 from connections.models import Instance
 from jobs.models import Run
 from jobs.services import launch
-from simulator import Simulator
-from tests.e2e.conftest import ROOT, wait_for
+from tests.e2e.conftest import ROOT, e2e_simulator, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 def test_connection_check_runs_in_a_real_worker(qcluster) -> None:
-    sim = Simulator(version="2.40.4.1", dataset="empty")
+    sim = e2e_simulator("empty")
     with sim.serve() as server:
         instance = Instance(name="Simulated", base_url=server.url, username="admin")
         instance.set_password("district")

@@ -17,9 +17,8 @@ from django_q.models import Schedule as QSchedule
 from connections.models import ConnectionProfile, Instance
 from jobs import schedules
 from jobs.models import Run, RunLogEntry, Schedule
-from simulator import Simulator
 from simulator.datasets import DEMO
-from tests.e2e.conftest import ROOT, wait_for
+from tests.e2e.conftest import ROOT, e2e_simulator, wait_for
 from transfers.models import Transfer
 
 pytestmark = pytest.mark.e2e
@@ -79,8 +78,8 @@ def finished_runs(schedule: Schedule) -> list[Run]:
 
 def test_a_due_schedule_runs_a_transfer_in_the_real_cluster(qcluster) -> None:
     with (
-        Simulator(version="2.40.4.1", dataset="demo-source").serve() as source,
-        Simulator(version="2.40.4.1", dataset="demo-destination").serve() as destination,
+        e2e_simulator("demo-source").serve() as source,
+        e2e_simulator("demo-destination").serve() as destination,
     ):
         transfer = weekly_transfer(source.url, destination.url)
         schedule = every_minute(transfer)
@@ -107,8 +106,8 @@ def test_a_failing_destination_pauses_the_schedule_and_emails(qcluster, monkeypa
 
     monkeypatch.setattr(Conf, "SYNC", False)  # queue to the cluster, as its scheduler does
     with (
-        Simulator(version="2.40.4.1", dataset="demo-source").serve() as source,
-        Simulator(version="2.40.4.1", dataset="demo-destination").serve() as destination,
+        e2e_simulator("demo-source").serve() as source,
+        e2e_simulator("demo-destination").serve() as destination,
     ):
         destination.sim.set_faults(error_rate=1.0, methods={"*"})
         schedule = every_minute(weekly_transfer(source.url, destination.url))

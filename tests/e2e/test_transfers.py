@@ -7,7 +7,6 @@ HTTP) and assert on what the destination DHIS2 actually stored.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -16,6 +15,8 @@ from connections.models import ConnectionProfile, Instance
 from jobs.models import Run
 from simulator import Faults, Simulator, datasets
 from simulator.management.commands.setup_demo import demo_mapping_rows
+from tests.conftest import Served, served_profile
+from tests.e2e.conftest import e2e_simulator
 from transfers import tasks as transfer_tasks
 from transfers.models import ChunkCheckpoint, Transfer, TransferConflict, TransferMapping
 from transfers.services import start_transfer
@@ -30,30 +31,13 @@ MISSING_DE = datasets.DEMO_MISSING["dataElements"][0]
 MISSING_OU = datasets.DEMO_MISSING["organisationUnits"][0]
 
 
-@dataclass
-class Pair:
-    source: Simulator
-    destination: Simulator
-    source_url: str
-    profile: ConnectionProfile
-
-
-def _instance(name: str, url: str) -> Instance:
-    instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=10)
-    instance.set_password("district")
-    instance.save()
-    return instance
+Pair = Served
 
 
 @pytest.fixture
 def pair(db) -> Iterator[Pair]:
-    source = Simulator(dataset="demo-source")
-    destination = Simulator(dataset="demo-destination")
-    with source.serve() as s, destination.serve() as d:
-        profile = ConnectionProfile.objects.create(
-            name="Demo", source=_instance("Source", s.url), destination=_instance("Dest", d.url)
-        )
-        yield Pair(source, destination, s.url, profile)
+    with served_profile(e2e_simulator("demo-source"), e2e_simulator("demo-destination")) as p:
+        yield p
 
 
 def run(transfer: Transfer, capture, **kwargs) -> Run:
@@ -118,7 +102,7 @@ def test_demo_transfer_lands_exactly_the_mapped_values_and_a_rerun_changes_nothi
     transfer = demo_transfer(pair.profile, mark_complete=True)
     first = run(transfer, django_capture_on_commit_callbacks)
     periods = first.params["resolved_periods"]
-    assert len(periods) == 3
+    assert periods == ["202404", "202405", "202406"]  # LAST_3_MONTHS on the source's 2024-07-15
 
     stored = identities(pair.destination.data_values(data_set=RCH))
     assert stored == expected_rch(pair.source, periods)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.utils import timezone
 
 from .context import RunAborted, RunCancelled, RunContext
@@ -17,6 +18,11 @@ logger = logging.getLogger(__name__)
 
 def _readable(exc: BaseException) -> str:
     text = str(exc).strip()
+    if isinstance(exc, OperationalError | InterfaceError):
+        return (
+            f"The platform's database failed during the run ({text or type(exc).__name__}); "
+            "resume the run once the database is available again."
+        )
     if not text:
         return f"Unexpected error ({type(exc).__name__}); see the server log for details."
     return text
@@ -65,7 +71,14 @@ def _execute(run: Run) -> str:
         status, error = Run.Status.FAILED, _readable(exc)
         logger.exception("Run %s (%s) failed", run_id, run.kind)
     stats = ctx.stats if ctx is not None else run.stats
-    if not finish_run(run, status, error=error, stats=stats, expect=[Run.Status.RUNNING]):
+    try:
+        ended = finish_run(run, status, error=error, stats=stats, expect=[Run.Status.RUNNING])
+    except DatabaseError:
+        # The database stayed away through finish_run's retries: the run's heartbeat has
+        # stopped, so the stall check fails it once the database is back.
+        logger.exception("Run %s finished as %s but could not be recorded", run_id, status)
+        return Run.Status.RUNNING
+    if not ended:
         # Failed by the stall check meanwhile: that outcome was already recorded once.
         logger.warning("Run %s finished as %s but was no longer running.", run_id, status)
         return Run.objects.filter(pk=run_id).values_list("status", flat=True).first() or "missing"

@@ -4,6 +4,12 @@ Faults model what sits in front of a busy DHIS2 (nginx): 502/503 answers with an
 dropped connections and a 504 for oversized POSTs after the proxy's read timeout. Draws come
 from ``random.Random(seed)`` so a run is reproducible. Simulator-only paths (``/__sim__/``) are
 never faulted.
+
+``server_error_share`` makes that share of the ``error_rate`` answers DHIS2's own transient 500
+instead of a proxy page: the WebMessage ``CrudControllerAdvice.defaultExceptionHandler`` returns
+when a request fails on an SQL exception such as a lock timeout (dhis2-core 2.40.0: the message
+of "sensitive" exceptions is replaced by ``GENERIC_ERROR_MESSAGE``, typo included). With a share
+of 0 the draw sequence is the same as before the field existed.
 """
 
 from __future__ import annotations
@@ -12,6 +18,11 @@ import random
 import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from simulator.http import SimResponse, error_response
+
+#: `CrudControllerAdvice.GENERIC_ERROR_MESSAGE` (dhis2-core 2.40.0), verbatim.
+DHIS2_GENERIC_ERROR = "An unexpected error has occured. Please contact your system administrator"
 
 ALL_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
@@ -28,6 +39,7 @@ class Faults:
     max_payload_bytes: int | None = None
     payload_timeout_delay: float = 0.0
     slow_import_ms_per_1000_values: float = 0
+    server_error_share: float = 0.0
     seed: int = 0
     methods: set[str] | None = field(default_factory=lambda: {"POST"})
 
@@ -84,7 +96,10 @@ class FaultInjector:
                 decision.reset = True
                 return decision
             if f.error_rate > 0 and self._rng.random() < f.error_rate:
-                decision.error_status = self._rng.choice((502, 503))
+                if f.server_error_share > 0 and self._rng.random() < f.server_error_share:
+                    decision.error_status = 500
+                else:
+                    decision.error_status = self._rng.choice((502, 503))
                 return decision
             if (
                 f.max_payload_bytes is not None
@@ -94,6 +109,13 @@ class FaultInjector:
                 decision.payload_timeout = True
                 decision.payload_delay_s = max(f.payload_timeout_delay, 0.0)
             return decision
+
+    @staticmethod
+    def error_response(status: int) -> SimResponse | None:
+        """DHIS2's own answer for a drawn 500 (None: a proxy's page, `html_error_page`)."""
+        if status == 500:
+            return error_response(500, DHIS2_GENERIC_ERROR)
+        return None
 
     def import_delay(self, value_count: int) -> float:
         return self.faults.slow_import_ms_per_1000_values * value_count / 1_000_000.0

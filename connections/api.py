@@ -13,6 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dhis2.errors import NotFound
 from dhis2.periods import PeriodError
 from dhis2.uids import is_valid_uid
 
@@ -111,12 +112,14 @@ class InstanceViewSet(viewsets.ModelViewSet):
             ds = client.get_json(f"dataSets/{uid}", {"fields": "id,periodType"})
         period_type = ds.get("periodType", "")
         try:
-            periods = browse.recent_periods(period_type, count=count, today=timezone.localdate())
+            today = timezone.localdate()
+            periods = browse.recent_periods(period_type, count=count, today=today)
+            relative = browse.relative_choices(period_type, today=today)
         except PeriodError as exc:
             # The data set's own type has no period ids (TwoYearly) or is unknown: the request
             # was fine, the data set cannot be used here. Say so instead of a 500.
             return Response({"uid": [str(exc)]}, status=400)
-        return Response({"periodType": period_type, "periods": periods})
+        return Response({"periodType": period_type, "periods": periods, "relative": relative})
 
     @extend_schema(
         parameters=[
@@ -173,6 +176,86 @@ class ConnectionProfileSerializer(serializers.ModelSerializer):
 
 
 class ConnectionProfileViewSet(viewsets.ModelViewSet):
+    required_perms: list[str] | None = None  # set per action, read by RolePermission
     queryset = ConnectionProfile.objects.select_related("source", "destination")
     serializer_class = ConnectionProfileSerializer
     filterset_fields = ["source", "destination"]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("data_set", str, required=True),
+            OpenApiParameter("target_data_set", str),
+        ],
+        responses=dict,
+    )
+    @action(detail=True, methods=["get"], url_path="mapping-candidates")
+    def mapping_candidates(self, request: Request, pk: str | None = None) -> Response:
+        """The mapping editor's material: the source data set's elements and option combos by
+        name, the destination data set's (the target one, else the same UID), and for each
+        source object the destination one to prefill, from the profile's accepted mappings and
+        its latest metadata assessment, so nobody types a UID. A destination without the data
+        set is not an error: `targetDataSet` is null and `message` says so."""
+        from metadata_sync.models import AssessmentItem, MetadataAssessment
+        from metadata_sync.services import profile_mappings
+
+        profile = self.get_object()
+        uids = {
+            name: request.query_params.get(name, "").strip()
+            for name in ("data_set", "target_data_set")
+        }
+        errors = {
+            name: [f"'{value}' is not a DHIS2 UID."]
+            for name, value in uids.items()
+            if (value or name == "data_set") and not is_valid_uid(value)
+        }
+        if errors:
+            return Response(errors, status=400)
+        target = uids["target_data_set"] or uids["data_set"]
+        with client_for(profile.source, max_attempts=2) as client:
+            source = browse.data_set_structure(client, uids["data_set"])
+        message = ""
+        with client_for(profile.destination, max_attempts=2) as client:
+            try:
+                destination = browse.data_set_structure(client, target)
+            except NotFound:
+                destination = None
+                message = f"The destination has no data set {target}."
+        latest = (
+            MetadataAssessment.objects.filter(profile=profile, status="done")
+            .order_by("-created", "-id")
+            .first()
+        )
+        assessed: dict[str, dict[str, dict[str, str]]] = {}
+        if latest:
+            ids = {e["id"] for e in source["dataElements"]} | {
+                c["id"] for e in source["dataElements"] for c in e["categoryOptionCombos"]
+            }
+            items = (
+                AssessmentItem.objects.filter(
+                    assessment=latest,
+                    type__in=["dataElements", "categoryOptionCombos"],
+                    status__in=browse.ASSESSED,
+                    source_id__in=ids,
+                )
+                .exclude(destination_id="")
+                .exclude(decision=AssessmentItem.Decision.REJECTED)
+            )
+            for item in items:
+                assessed.setdefault(item.type, {})[item.source_id] = {
+                    "id": item.destination_id,
+                    "name": item.destination_name,
+                    "code": item.destination_code,
+                    "status": item.status,
+                }
+        suggestions = browse.suggest_mappings(
+            source, destination, accepted=profile_mappings(profile), assessed=assessed
+        )
+        return Response(
+            {
+                "dataSet": source,
+                "targetDataSet": destination,
+                "message": message,
+                "suggestions": suggestions,
+                "assessment": latest.pk if latest else None,
+            }
+        )

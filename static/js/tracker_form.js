@@ -1,10 +1,10 @@
-// Pickers for the event transfer form: event programs, their stages and org units are loaded
-// by name from the profile's source instance through the API (session auth); UIDs travel in
-// the form's values and show on hover. The shared parts are static/js/pickers.js.
+// Pickers for the event transfer form: event programs, their stages and org units (the shared
+// lazy tree, searchable by name or code) are loaded by name from the profile's source instance
+// through the API (session auth); UIDs travel in the form's values and show on hover. The shared parts are static/js/pickers.js.
 (function () {
   const form = document.getElementById("tracker-form");
   if (!form || !window.Pickers) return;
-  const { get, chip, orgUnitSearch, profilePairs } = window.Pickers;
+  const { get, chip, orgUnitTree, profilePairs } = window.Pickers;
   const api = form.dataset.api;
   const profile = document.getElementById("id_profile");
   const program = document.getElementById("id_program");
@@ -47,8 +47,10 @@
     const b = ev.target.closest("button[data-uid]"); if (!b) return;
     orgUnits.value = uids().filter((u) => u !== b.dataset.uid).join(","); b.remove();
   });
-  orgUnitSearch(() => (source() ? `${api}${source()}` : null), (u) => addChip(u.id, u.name), 250);
+  const tree = orgUnitTree(document.getElementById("org-unit-tree"),
+    () => (source() ? `${api}${source()}` : null), (u) => addChip(u.id, u.name),
+    (uid) => uids().includes(uid));
   program.addEventListener("change", fillStages);
-  profile.addEventListener("change", loadPrograms);
-  loadPrograms();
+  profile.addEventListener("change", () => { loadPrograms(); tree.reload(); });
+  loadPrograms(); tree.reload();
 })();

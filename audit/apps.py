@@ -13,6 +13,7 @@ AUDITED_MODELS: dict[str, list[str]] = {
         "version_checked_at",
         "last_check_ok",
         "last_check_message",
+        "last_check_latency_ms",
         "created_at",
         "updated_at",
     ],

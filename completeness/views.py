@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -40,8 +41,16 @@ HEAT_UNITS = 40
 @login_required
 @permission_required(VIEW, raise_exception=True)
 def assessment_list(request: HttpRequest) -> HttpResponse:
-    assessments = CompletenessAssessment.objects.select_related("instance", "run")[:200]
-    return render(request, "completeness/list.html", {"assessments": assessments})
+    """Assessments, searchable by data set (name or UID) or instance, 25 a page."""
+    assessments = CompletenessAssessment.objects.select_related("instance", "run")
+    q = request.GET.get("q", "").strip()
+    if q:
+        assessments = assessments.filter(
+            Q(data_set_name__icontains=q) | Q(data_set=q) | Q(instance__name__icontains=q)
+        )
+    page = Paginator(assessments, 25).get_page(request.GET.get("page"))
+    context = {"assessments": page.object_list, "page": page, "q": q}
+    return render(request, "completeness/list.html", context)
 
 
 @login_required

@@ -63,6 +63,9 @@ class Instance(models.Model):
     version_checked_at = models.DateTimeField(null=True, blank=True)
     last_check_ok = models.BooleanField(null=True, blank=True)
     last_check_message = models.TextField(blank=True)
+    last_check_latency_ms = models.PositiveIntegerField(
+        "last check latency (ms)", null=True, blank=True, editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,6 +11,7 @@ Forms and serializers only parse input; a `ValidationError` keyed by field comes
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -157,8 +158,12 @@ def client_for(
     *,
     on_retry: Callable[[RetryEvent], None] | None = None,
     max_attempts: int | None = None,
+    timeout: float | None = None,
 ) -> Client:
     """Build a DHIS2 client for an instance, decrypting its credential in memory only.
+
+    `timeout` (seconds) overrides the instance's for callers a person waits on, such as the
+    name lookups of a page.
 
     Raises `CredentialDecryptionError` or `CredentialsMissing` with a message for the user.
     """
@@ -183,11 +188,12 @@ def client_for(
         backoff_base=settings.DHIS2_BACKOFF_BASE,
         backoff_max=settings.DHIS2_BACKOFF_MAX,
     )
+    seconds = float(timeout if timeout is not None else instance.timeout_seconds)
     return Client(
         instance.base_url,
         auth,
-        timeout=float(instance.timeout_seconds),
-        connect_timeout=min(10.0, float(instance.timeout_seconds)),
+        timeout=seconds,
+        connect_timeout=min(10.0, seconds),
         verify=instance.verify_tls,
         retry=retry,
         on_retry=on_retry,
@@ -199,6 +205,8 @@ class ConnectionTestResult:
     ok: bool
     version: str | None
     message: str
+    latency_ms: int | None = None
+    """Round trip of /api/system/info, shown as the instance's health on the dashboard."""
 
 
 def test_connection(instance: Instance) -> ConnectionTestResult:
@@ -210,12 +218,15 @@ def test_connection(instance: Instance) -> ConnectionTestResult:
     try:
         # One attempt with a short retry budget: a person is waiting for the answer.
         with client_for(instance, max_attempts=2) as client:
+            started = time.monotonic()
             info = client.system_info()
+            latency = round((time.monotonic() - started) * 1000)
             version = str(client.version)
             me = client.me()
         who = me.get("username") or me.get("name") or "the configured user"
         system = info.get("systemName") or "DHIS2"
-        result = ConnectionTestResult(True, version, f"Connected to {system} {version} as {who}.")
+        message = f"Connected to {system} {version} as {who}."
+        result = ConnectionTestResult(True, version, message, latency)
     except (Dhis2Error, CredentialDecryptionError, CredentialsMissing) as exc:
         result = ConnectionTestResult(False, version, str(exc))
     except ValueError as exc:  # a base URL the client refuses
@@ -223,6 +234,7 @@ def test_connection(instance: Instance) -> ConnectionTestResult:
     now = timezone.now()
     fields = {"version_checked_at": now, "last_check_ok": result.ok}
     fields["last_check_message"] = result.message
+    fields["last_check_latency_ms"] = result.latency_ms
     if result.version:
         fields["version"] = result.version
     Instance.objects.filter(pk=instance.pk).update(**fields)

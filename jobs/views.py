@@ -3,42 +3,122 @@ and schedules (list, detail with history, form with live cron preview, pause, re
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from connections.models import ConnectionProfile, Instance
+from connections.names import names_across
+from tracker.models import EventTransfer
+from transfers.views import run_conflicts_context
 
 from . import cron, schedules
 from .forms import CRON_PRESETS, ScheduleForm
+from .labels import run_summary, stat_rows
 from .models import Run, Schedule
 from .registry import kind_choices
 from .services import Busy, request_cancel
 
+#: Rows per page of the lists.
+PER_PAGE = 25
+#: Days in the dashboard's chart of runs by status.
+CHART_DAYS = 7
+#: The chart's statuses, bottom to top (the legend says them in words, not by colour alone).
+CHART_STATUSES = (
+    Run.Status.SUCCEEDED,
+    Run.Status.WARNING,
+    Run.Status.FAILED,
+    Run.Status.CANCELLED,
+)
+_CHART_HEIGHT = 100
+_BAR_WIDTH, _BAR_GAP = 28, 12
+
+
+def _runs_chart(runs: QuerySet[Run]) -> dict[str, Any]:
+    """Runs created on each of the last `CHART_DAYS` days by status, as the bars of an SVG
+    drawn by the template (attributes only: the CSP allows no inline style)."""
+    today = timezone.localdate()
+    first = today - timedelta(days=CHART_DAYS - 1)
+    counts: Counter[tuple[date, str]] = Counter()
+    since = timezone.make_aware(datetime.combine(first, time.min))
+    for created, status in runs.filter(created_at__gte=since).values_list("created_at", "status"):
+        counts[(timezone.localdate(created), status)] += 1
+    days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
+    totals = {d: sum(counts[(d, s)] for s in Run.Status.values) for d in days}
+    peak = max([*totals.values(), 1])
+    bars = []
+    for i, day in enumerate(days):
+        y = _CHART_HEIGHT
+        segments = []
+        for status in CHART_STATUSES:
+            n = counts[(day, status)]
+            if not n:
+                continue
+            height = max(1, round(n * _CHART_HEIGHT / peak))
+            y -= height
+            label = f"{n} {Run.Status(status).label.lower()}"
+            segments.append({"status": status, "y": y, "height": height, "label": label})
+        bars.append(
+            {
+                "day": day,
+                "x": i * (_BAR_WIDTH + _BAR_GAP),
+                "total": totals[day],
+                "segments": segments,
+            }
+        )
+    legend = [(s, Run.Status(s).label) for s in CHART_STATUSES]
+    return {
+        "bars": bars,
+        "legend": legend,
+        "width": CHART_DAYS * (_BAR_WIDTH + _BAR_GAP),
+        "height": _CHART_HEIGHT,
+        "bar_width": _BAR_WIDTH,
+        "total": sum(totals.values()),
+    }
+
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Each section shows only what the user's role may see (a user without a role sees none)."""
+    """What an operator checks first: runs by status this week, what is running, recent
+    failures with their first error line, the next scheduled runs and each instance's health.
+    Each section shows only what the user's role may see (a user without a role sees none)."""
     user = request.user
-    context: dict = {
+    context: dict[str, Any] = {
         "can_see_runs": user.has_perm("jobs.view_run"),
         "can_see_connections": user.has_perm("connections.view_instance"),
+        "can_see_schedules": user.has_perm("jobs.view_schedule"),
     }
     if context["can_see_runs"]:
         runs = Run.objects.select_related("started_by")
+        failures = list(runs.filter(status=Run.Status.FAILED)[:5])
+        for run in failures:
+            run.first_error_line = next(iter(run.error.strip().splitlines()), "")
         context.update(
             active_runs=runs.filter(status__in=Run.ACTIVE)[:10],
             recent_runs=runs.exclude(status__in=Run.ACTIVE)[:10],
+            failures=failures,
+            chart=_runs_chart(Run.objects.all()),
             counts={
                 s: runs.filter(status=s).count() for s in (Run.Status.FAILED, Run.Status.WARNING)
             },
         )
+    if context["can_see_schedules"]:
+        upcoming = Schedule.objects.filter(
+            status=Schedule.Status.ACTIVE, next_run__isnull=False
+        ).order_by("next_run")[:5]
+        context["upcoming"] = [
+            {"schedule": s, "job_label": schedules.job_type_label(s.job_type)} for s in upcoming
+        ]
     if context["can_see_connections"]:
         context["instances"] = Instance.objects.all()
         context["profiles"] = ConnectionProfile.objects.select_related("source", "destination")
@@ -48,17 +128,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("jobs.view_run", raise_exception=True)
 def run_list(request: HttpRequest) -> HttpResponse:
+    """Runs, filtered by kind and status, searchable by title, number or user, 50 a page."""
     runs = Run.objects.select_related("started_by")
     kind, status = request.GET.get("kind", ""), request.GET.get("status", "")
+    q = request.GET.get("q", "").strip()
     if kind:
         runs = runs.filter(kind=kind)
     if status:
         runs = runs.filter(status=status)
+    if q:
+        match = Q(title__icontains=q) | Q(started_by__username__icontains=q)
+        if q.lstrip("#").isdigit():
+            match |= Q(pk=int(q.lstrip("#")))
+        runs = runs.filter(match)
     page = Paginator(runs, 50).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "kind": kind,
         "status": status,
+        "q": q,
         "kinds": kind_choices(),
         "statuses": Run.Status.choices,
     }
@@ -68,20 +156,45 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @permission_required("jobs.view_run", raise_exception=True)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run in words: a summary sentence, labelled figures, the operation's own sections
+    (a transfer's conflicts grouped by cause, paginated) and the log, collapsible."""
     run = get_object_or_404(Run.objects.select_related("started_by"), pk=pk)
-    # Lists and tables in stats (e.g. a transfer's unmapped values) get their own section.
-    figures = {k: v for k, v in run.stats.items() if not isinstance(v, list | dict)}
-    return render(
-        request,
-        "jobs/run_detail.html",
-        {"run": run, "figures": figures, "log": run.log_entries.all()},
+    context: dict[str, Any] = {
+        "run": run,
+        "figures": stat_rows(run.stats, run.kind),
+        "log": run.log_entries.all(),
+    }
+    if run.kind == "transfer":
+        context.update(run_conflicts_context(request, run))
+    elif run.kind == "event_transfer":
+        context["names"] = _event_error_names(run)
+    causes = [(g.count, g.cause) for g in context.get("conflict_groups", [])]
+    context["summary"] = "" if run.is_active else run_summary(run.kind, run.stats, causes)
+    return render(request, "jobs/run_detail.html", context)
+
+
+def _event_error_names(run: Run) -> dict[str, str]:
+    """Org unit names for the refused events shown (the first 500): the destination's names
+    first, then the source's (an org unit the destination lacks is why some are refused)."""
+    transfer = (
+        EventTransfer.objects.select_related("profile__source", "profile__destination")
+        .filter(pk=run.params.get("event_transfer_id"))
+        .first()
     )
+    if transfer is None:
+        return {}
+    uids = list(run.event_errors.values_list("org_unit", flat=True)[:500])
+    known = {u: transfer.name_of(u) for u in uids if transfer.name_of(u) != u}
+    todo = [u for u in uids if u not in known]
+    profile = transfer.profile
+    return {**names_across([profile.destination, profile.source], todo), **known}
 
 
 @login_required
 @permission_required("jobs.view_run", raise_exception=True)
 def run_poll(request: HttpRequest, pk: int) -> JsonResponse:
-    """Status, progress, stats and the log lines after `after`, for the run page's polling."""
+    """Status, progress, labelled stats and the log lines after `after`, for the run page's
+    polling (which stops when `active` turns false)."""
     run = get_object_or_404(Run, pk=pk)
     try:
         after = int(request.GET.get("after", 0))
@@ -97,6 +210,10 @@ def run_poll(request: HttpRequest, pk: int) -> JsonResponse:
             "progress": run.progress,
             "progress_message": run.progress_message,
             "stats": run.stats,
+            "stat_rows": [
+                {"key": r.key, "label": r.label, "value": r.shown}
+                for r in stat_rows(run.stats, run.kind)
+            ],
             "error": run.error,
             "duration_seconds": run.duration_seconds,
             "log": [
@@ -123,10 +240,15 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @permission_required("jobs.view_schedule", raise_exception=True)
 def schedule_list(request: HttpRequest) -> HttpResponse:
+    """Schedules, filtered by status and searchable by name, 25 a page."""
     items = Schedule.objects.select_related("last_run")
     status = request.GET.get("status", "")
+    q = request.GET.get("q", "").strip()
     if status:
         items = items.filter(status=status)
+    if q:
+        items = items.filter(name__icontains=q)
+    page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
     rows = [
         {
             "schedule": s,
@@ -134,9 +256,15 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
             "job": schedules.job_object(s),
             "description": cron.describe_cron(s.cron),
         }
-        for s in items
+        for s in page.object_list
     ]
-    context = {"rows": rows, "status": status, "statuses": Schedule.Status.choices}
+    context = {
+        "rows": rows,
+        "page": page,
+        "q": q,
+        "status": status,
+        "statuses": Schedule.Status.choices,
+    }
     return render(request, "jobs/schedule_list.html", context)
 
 

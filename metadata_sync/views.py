@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -67,8 +68,17 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
                 return redirect("run-detail", pk=run.pk)
     assessments = MetadataAssessment.objects.select_related(
         "profile", "run", "created_by"
-    ).order_by("-created")[:100]
-    return render(request, "metadata_sync/list.html", {"form": form, "assessments": assessments})
+    ).order_by("-created")
+    q = request.GET.get("q", "").strip()
+    if q:  # by profile or instance name, or an assessment's number
+        match = Q(profile__name__icontains=q) | Q(profile__source__name__icontains=q)
+        match |= Q(profile__destination__name__icontains=q)
+        if q.lstrip("#").isdigit():
+            match |= Q(pk=int(q.lstrip("#")))
+        assessments = assessments.filter(match)
+    page = Paginator(assessments, 25).get_page(request.GET.get("page"))
+    context = {"form": form, "assessments": page.object_list, "page": page, "q": q}
+    return render(request, "metadata_sync/list.html", context)
 
 
 @login_required

@@ -7,6 +7,8 @@ import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,10 +31,22 @@ ERROR_COLUMNS = ("error_code", "message", "event", "org_unit", "object")
 @login_required
 @permission_required("tracker.view_eventtransfer", raise_exception=True)
 def transfer_list(request: HttpRequest) -> HttpResponse:
+    """Event transfers, searchable by name, profile, instance or program UID, 25 a page."""
     transfers = EventTransfer.objects.select_related(
         "profile__source", "profile__destination", "last_run"
     )
-    return render(request, "tracker/list.html", {"transfers": transfers})
+    q = request.GET.get("q", "").strip()
+    if q:
+        transfers = transfers.filter(
+            Q(name__icontains=q)
+            | Q(profile__name__icontains=q)
+            | Q(profile__source__name__icontains=q)
+            | Q(profile__destination__name__icontains=q)
+            | Q(program=q)
+        )
+    page = Paginator(transfers, 25).get_page(request.GET.get("page"))
+    context = {"transfers": page.object_list, "page": page, "q": q}
+    return render(request, "tracker/list.html", context)
 
 
 @login_required

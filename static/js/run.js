@@ -1,4 +1,6 @@
-// Polls the run's JSON endpoint and updates progress, stats and the live log until it finishes.
+// Polls the run's JSON endpoint and updates progress, stats and the live log until it finishes:
+// polling stops as soon as the server says the run is no longer active (one reload then shows the
+// sections the server renders only for a finished run, such as the grouped conflicts).
 (function () {
   const box = document.getElementById("run");
   if (!box) return;
@@ -22,10 +24,10 @@
     if (data.error) { err.hidden = false; err.textContent = data.error; }
     const stats = document.getElementById("run-stats");
     stats.replaceChildren();
-    Object.entries(data.stats || {}).forEach(([k, v]) => {
-      if (v !== null && typeof v === "object") return; // tables are shown in their own section
-      const dt = document.createElement("dt"); dt.textContent = k;
-      const dd = document.createElement("dd"); dd.textContent = v;
+    // Labelled by the server (jobs/labels.py), so the live figures read as the final page.
+    (data.stat_rows || []).forEach((row) => {
+      const dt = document.createElement("dt"); dt.textContent = row.label; dt.title = row.key;
+      const dd = document.createElement("dd"); dd.textContent = row.value;
       stats.append(dt, dd);
     });
     data.log.forEach((e) => {

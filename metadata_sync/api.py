@@ -84,7 +84,10 @@ class ItemSerializer(serializers.ModelSerializer):
 
 
 class ItemsRequestSerializer(serializers.Serializer):
-    items = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False)
+    # max_value: a larger id cannot exist and would overflow the database query (a 500).
+    items = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), allow_empty=False
+    )
 
 
 class AcceptRequestSerializer(ItemsRequestSerializer):

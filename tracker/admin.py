@@ -91,3 +91,6 @@ class EventTransferErrorAdmin(admin.ModelAdmin):
     list_filter = ["error_code"]
     list_select_related = ["run"]
     readonly_fields = ["run", "event", "org_unit", "error_code", "message", "object"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # errors are what DHIS2 answered a run, never typed in

@@ -49,9 +49,12 @@ class EventTransferSerializer(serializers.ModelSerializer):
         max_length=11, required=False, allow_blank=True, allow_null=True
     )
     profile_name = serializers.CharField(source="profile.name", read_only=True)
-    last_run_status = serializers.CharField(
-        source="last_run.status", read_only=True, default=None, allow_null=True
-    )
+    # A method, not `source="last_run.status"`: DRF skips a dotted field whose default it
+    # would need on a PATCH (partial), and the answer then lacked this documented key.
+    last_run_status = serializers.SerializerMethodField()
+
+    def get_last_run_status(self, obj: Any) -> str | None:
+        return obj.last_run.status if obj.last_run_id else None
 
     class Meta:
         model = EventTransfer

@@ -78,9 +78,12 @@ class MappingSerializer(serializers.ModelSerializer):
 
 class TransferSerializer(serializers.ModelSerializer):
     mappings = MappingSerializer(many=True, required=False)
-    last_run_status = serializers.CharField(
-        source="last_run.status", read_only=True, default=None, allow_null=True
-    )
+    # A method, not `source="last_run.status"`: DRF skips a dotted field whose default it
+    # would need on a PATCH (partial), and the answer then lacked this documented key.
+    last_run_status = serializers.SerializerMethodField()
+
+    def get_last_run_status(self, obj: Any) -> str | None:
+        return obj.last_run.status if obj.last_run_id else None
 
     class Meta:
         model = Transfer

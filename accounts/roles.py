@@ -32,8 +32,13 @@ OPERATOR_EXTRA = (
 #: a role. They may only look at groups (editing a group's permissions would grant anything),
 #: never see other people's API tokens (that would let them act as anyone), and may only look
 #: at the task queue (adding a django-q2 schedule would run any function by name).
-ADMIN_EXTRA = ("auth.add_user", "auth.change_user", "auth.delete_user", "auth.view_user")
-ADMIN_EXTRA += ("axes.delete_accessattempt",)  # unlock a login locked out by django-axes
+ADMIN_EXTRA: tuple[str, ...] = (
+    "auth.add_user",
+    "auth.change_user",
+    "auth.delete_user",
+    "auth.view_user",
+    "axes.delete_accessattempt",  # unlock a login locked out by django-axes
+)
 ADMIN_VIEW_ONLY_APPS = ("auth", "django_q", "auditlog", "axes")  # auditlog: the audit log
 
 

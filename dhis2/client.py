@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+import orjson
 import tenacity
 
 from . import paging
@@ -277,7 +278,7 @@ class Client:
             if not raw.content.strip():
                 return Response(status, None, raw.headers, url)
             try:
-                body = jsonlib.loads(raw.content)
+                body = loads(raw.content)
             except ValueError:
                 if 200 <= status < 300:
                     raise self._scrub(_not_json(raw, method, url)) from None
@@ -513,14 +514,19 @@ class _Call:
         )
         self._retry_after = None
         started = time.monotonic()
+        content, headers = self.content, self.headers
+        if self.json is not None and content is None:
+            # Encoded here, not by httpx (stdlib json): orjson is several times faster on the
+            # 10,000-value import bodies, and the bytes are the same JSON.
+            content = dumps(self.json)
+            headers = {"Content-Type": "application/json", **headers}
         try:
             raw = client._http.request(
                 self.method,
                 self.url,
                 params=self.query,
-                json=self.json,
-                content=self.content,
-                headers=self.headers,
+                content=content,
+                headers=headers,
                 timeout=req_timeout,
             )
         except httpx.TransportError as exc:
@@ -602,6 +608,25 @@ class _Call:
             self.client._sleep(seconds)
 
 
+def dumps(value: Any) -> bytes:
+    """JSON bytes of `value` (UTF-8, compact) with orjson; what orjson refuses (integers beyond
+    64 bits, non-string keys, subclasses it does not know) goes through the stdlib instead."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return jsonlib.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def loads(content: bytes | str) -> Any:
+    """Parse a JSON body with orjson (several times faster than the stdlib on data value
+    sets); what orjson refuses but the stdlib reads (`NaN`, integers beyond 64 bits) falls back.
+    Raises `ValueError` for text that is not JSON."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return jsonlib.loads(content)
+
+
 def _encode_params(
     params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
 ) -> list[tuple[str, str]] | None:
@@ -626,7 +651,7 @@ def _try_json(raw: httpx.Response) -> Any:
     if not raw.content.strip():
         return None
     try:
-        return jsonlib.loads(raw.content)
+        return loads(raw.content)
     except ValueError:
         return None
 

@@ -197,7 +197,8 @@ def _describe_with_library(fields: list[str]) -> str:
     cron = " ".join(fields)
     descriptor = ExpressionDescriptor(cron, _DESCRIBE_OPTIONS)
     if not _days_are_ored(cron):
-        return descriptor.get_description()
+        description: str = descriptor.get_description()  # cron-descriptor is untyped
+        return description
     if "#" in dow or "W" in dom.upper():
         # croniter neither ORs nor ANDs these ("1W" with a weekday ignores the weekday; "#"
         # with a day of month ignores or intersects it): no sentence would be true of both.
@@ -214,7 +215,8 @@ def _describe_with_library(fields: list[str]) -> str:
         f"{descriptor.get_time_of_day_description()}{descriptor.get_month_description()}"
         f"{descriptor.get_day_of_month_description()}, {_or_weekdays(weekdays)}"
     )
-    return descriptor.transform_verbosity(text, use_verbose_format=False)
+    shortened: str = descriptor.transform_verbosity(text, use_verbose_format=False)
+    return shortened
 
 
 def describe_cron(cron: str) -> str:

@@ -18,8 +18,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
-from rest_framework.decorators import action
+from rest_framework import decorators, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -34,14 +33,14 @@ RUN_RESPONSE = inline_serializer("RunStarted", {"run": serializers.IntegerField(
 
 
 # --- API ------------------------------------------------------------------------------------
-class RunRequestSerializer(serializers.Serializer):
+class RunRequestSerializer(serializers.Serializer[None]):
     dry_run = serializers.BooleanField(default=False)
     full = serializers.BooleanField(
         default=False, help_text="Incremental transfers: ignore the watermark, send everything."
     )
 
 
-class ResumeRequestSerializer(serializers.Serializer):
+class ResumeRequestSerializer(serializers.Serializer[None]):
     run = serializers.IntegerField(help_text="The failed or cancelled run to continue.")
 
 
@@ -68,6 +67,8 @@ class RunActionsMixin:
 
     launch_perms: list[str]
     required_perms: list[str] | None
+    # DRF's name of the current action (set by the router). The decorator is used as
+    # `decorators.action` so that this attribute does not shadow it in the class body.
     action: str | None
 
     def start_run(self, obj: Any, **options: Any) -> Run:
@@ -79,7 +80,7 @@ class RunActionsMixin:
         super().initial(request, *args, **kwargs)  # type: ignore[misc]
 
     @extend_schema(request=RunRequestSerializer, responses={202: RUN_RESPONSE})
-    @action(detail=True, methods=["post"])
+    @decorators.action(detail=True, methods=["post"])
     def run(self, request: Request, pk: str | None = None) -> Response:
         """Start a run (`dry_run`: validate on the destination, write nothing); 409 while one
         is queued or running."""
@@ -92,7 +93,7 @@ class RunActionsMixin:
         )
 
     @extend_schema(request=ResumeRequestSerializer, responses={202: RUN_RESPONSE})
-    @action(detail=True, methods=["post"])
+    @decorators.action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str | None = None) -> Response:
         """Continue a failed or cancelled run: what it sent is not sent again; 400 for a run
         that cannot be resumed, 409 while a run is queued or running."""

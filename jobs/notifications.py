@@ -8,6 +8,7 @@ bookkeeping of the run that caused them.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Literal
 
 from django.conf import settings
@@ -28,7 +29,7 @@ def site_link(path: str) -> str:
     return settings.SITE_URL.rstrip("/") + path
 
 
-def _local(when) -> str:
+def _local(when: datetime | None) -> str:
     return f"{timezone.localtime(when):%Y-%m-%d %H:%M:%S %Z}" if when else ""
 
 

@@ -48,4 +48,4 @@ def record_outcome(run: Run) -> None:
     elif run.status in (Run.Status.SUCCEEDED, Run.Status.WARNING):
         Schedule.objects.filter(pk=schedule.pk).update(consecutive_failures=0)
         if schedule.notify_on_success:
-            notify(schedule, run, run.status)
+            notify(schedule, run, "succeeded" if run.status == Run.Status.SUCCEEDED else "warning")

@@ -64,7 +64,7 @@ class Operation:
     def available(self) -> bool:
         return self.model_class() is not None
 
-    def objects(self) -> models.QuerySet:
+    def objects(self) -> models.QuerySet[models.Model]:
         model = self.model_class()
         if model is None:
             raise LookupError(f"The model {self.model} of operation {self.key!r} does not exist.")
@@ -88,7 +88,8 @@ class Operation:
         return start(obj, **kwargs)
 
     def handler(self) -> Callable[[RunContext], str | None]:
-        return _resolve(self.task)
+        task: Callable[[RunContext], str | None] = _resolve(self.task)
+        return task
 
 
 OPERATIONS: dict[str, Operation] = {

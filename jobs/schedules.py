@@ -17,6 +17,7 @@ import logging
 from functools import partial
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -76,12 +77,14 @@ def save_schedule(schedule: Schedule, *, user: AbstractBaseUser | None = None) -
     fresh counter. Editing a schedule paused by failures leaves it paused: resuming is explicit.
     Only the editable fields are written, so an edit never undoes a pause the runner just made.
     """
+    # django-stubs types `pk` as the saved row's int, but an unsaved schedule has None.
+    pk: int | None = schedule.pk
     with transaction.atomic():
-        if schedule.pk is None:
+        if pk is None:
             schedule.status = (
                 Schedule.Status.ACTIVE if schedule.enabled else Schedule.Status.DISABLED
             )
-            if user is not None and user.is_authenticated:
+            if isinstance(user, get_user_model()) and user.is_authenticated:
                 schedule.created_by = user
             schedule.save()
         else:

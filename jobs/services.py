@@ -8,10 +8,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
@@ -92,7 +93,11 @@ def launch(
                 title=(title or job_kind.label)[:200],
                 target=target,
                 trigger=trigger,
-                started_by=user if user is not None and user.is_authenticated else None,
+                # The user model's own rows only (what the foreign key takes): None and
+                # AnonymousUser start runs by nobody.
+                started_by=(
+                    user if isinstance(user, get_user_model()) and user.is_authenticated else None
+                ),
                 params=params or {},
                 schedule=schedule,
             )
@@ -216,7 +221,7 @@ def request_cancel(run: Run, *, user: AbstractBaseUser | None = None) -> Run:
     return run
 
 
-def fail_stalled_runs(*, now=None) -> int:
+def fail_stalled_runs(*, now: datetime | None = None) -> int:
     """Fail running runs whose worker stopped beating (killed, out of memory, machine restart)."""
     now = now or timezone.now()
     limit = now - timedelta(seconds=settings.RUN_STALL_SECONDS)

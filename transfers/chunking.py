@@ -5,9 +5,12 @@ their own chunks with `importStrategy=DELETE`). Chunks are built from the values
 the engine feeds them: fetch requests in a fixed order, each page sorted by value identity, so
 the same source data always yields the same chunks.
 
-The key of a chunk is a hash of what the destination will receive: the destination data set,
-the strategy, the id scheme and every value (identity, value, comment, follow-up), sorted. It is
-computed once, before any adaptive split, so
+The key of a chunk is a hash of what the destination will receive: the strategy, the id
+scheme and the request body itself (the destination data set and every value with its
+identity, value, comment and follow-up flag, in order). The body is encoded once, when the
+chunk is built (`Chunk.body`, posted as it is unless the chunk must be split), so the key costs
+one SHA-256 over bytes that are needed anyway instead of per-value Python work. It is computed
+before any adaptive split, and the order of values inside a chunk is fixed (see above), so
 
 * a resumed run rebuilds the same keys and skips exactly the chunks the destination accepted;
 * a changed source value (or mapping) changes the key and the chunk is sent again.
@@ -18,46 +21,56 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from .mapping import DataValue
+import orjson
 
-__all__ = ["KEY_VERSION", "Chunk", "Chunker", "chunk_key", "halves"]
+from .mapping import DataValue, payload_rows
 
-KEY_VERSION = "dvs1"
+__all__ = ["KEY_VERSION", "Chunk", "Chunker", "chunk_key", "encode_body", "halves"]
+
+KEY_VERSION = "dvs2"
 """Bumped if the key recipe ever changes, so old checkpoints can never match new chunks."""
 
 
 @dataclass
 class Chunk:
-    """Values to post together. `index` is 1-based in build order (for messages only)."""
+    """Values to post together. `index` is 1-based in build order (for messages only).
+    `body`: the encoded import body of all `values` (None for chunks built by hand, which the
+    importer then encodes itself)."""
 
     key: str
     values: list[DataValue]
     strategy: str
     index: int = 0
+    body: bytes | None = None
 
     def __len__(self) -> int:
         return len(self.values)
 
 
+def encode_body(values: Sequence[DataValue], data_set: str | None) -> bytes:
+    """The JSON body of `POST /api/dataValueSets` for `values` (`dataSet` first when known)."""
+    payload: dict[str, Any] = {}
+    if data_set:
+        payload["dataSet"] = data_set
+    payload["dataValues"] = payload_rows(values)
+    return orjson.dumps(payload)
+
+
+def _key(body: bytes, *, strategy: str, id_scheme: str) -> str:
+    digest = hashlib.sha256("\x1e".join((KEY_VERSION, strategy, id_scheme)).encode())
+    digest.update(b"\x1d")
+    digest.update(body)
+    return digest.hexdigest()[:32]
+
+
 def chunk_key(
     values: Sequence[DataValue], *, strategy: str, data_set: str | None, id_scheme: str
 ) -> str:
-    """Deterministic checkpoint key (32 hex digits of SHA-256) of a chunk's content.
-
-    Fields are joined with control characters that cannot occur in DHIS2 identifiers; a value
-    or comment containing them could only collide with another chunk of equally odd text.
-    """
-    rows = sorted(
-        "\x1f".join((*v.identity(), v.value or "", v.comment or "", "1" if v.followup else ""))
-        for v in values
-    )
-    digest = hashlib.sha256()
-    digest.update("\x1e".join((KEY_VERSION, data_set or "", strategy, id_scheme)).encode())
-    for row in rows:
-        digest.update(b"\x1d")
-        digest.update(row.encode("utf-8"))
-    return digest.hexdigest()[:32]
+    """Deterministic checkpoint key (32 hex digits of SHA-256) of a chunk's content: the
+    strategy and id scheme, then the body as posted (see the module docstring)."""
+    return _key(encode_body(values, data_set), strategy=strategy, id_scheme=id_scheme)
 
 
 def halves(values: Sequence[DataValue]) -> tuple[list[DataValue], list[DataValue]]:
@@ -90,6 +103,20 @@ class Chunker:
             return self._make(buffer, strategy)
         return None
 
+    def extend(self, values: list[DataValue], strategy: str) -> list[Chunk]:
+        """Add a page of values; return the chunks it completed (the same chunks as adding
+        the values one by one)."""
+        buffer = self._buffers.setdefault(strategy, [])
+        buffer.extend(values)
+        full: list[Chunk] = []
+        start = 0
+        while len(buffer) - start >= self.size:
+            full.append(self._make(buffer[start : start + self.size], strategy))
+            start += self.size
+        if start:
+            self._buffers[strategy] = buffer[start:]
+        return full
+
     def flush(self) -> Iterator[Chunk]:
         """The remaining partial chunks, in strategy order (deletions last: see engine)."""
         for strategy in sorted(self._buffers, key=lambda s: (s == "DELETE", s)):
@@ -100,5 +127,6 @@ class Chunker:
 
     def _make(self, values: list[DataValue], strategy: str) -> Chunk:
         self.built += 1
-        key = chunk_key(values, strategy=strategy, data_set=self.data_set, id_scheme=self.id_scheme)
-        return Chunk(key=key, values=values, strategy=strategy, index=self.built)
+        body = encode_body(values, self.data_set)
+        key = _key(body, strategy=strategy, id_scheme=self.id_scheme)
+        return Chunk(key=key, values=values, strategy=strategy, index=self.built, body=body)

@@ -151,6 +151,21 @@ class ConflictLog:
             values=(values[i].describe() for i in rows),
         )
 
+    def absorb(self, other: ConflictLog) -> None:
+        """Add the groups of `other` (a chunk's own log) to this one, in their order, with
+        their true counts; values past `max_values` per group are dropped as in `add`."""
+        for group in other._groups.values():
+            key = (group.kind, group.error_code, group.object, group.property, group.message)
+            mine = self._groups.get(key)
+            if mine is None:
+                mine = Conflict(
+                    group.error_code, group.message, group.object, group.property, kind=group.kind
+                )
+                self._groups[key] = mine
+            room = max(0, self.max_values - len(mine.values))
+            mine.values.extend(group.values[:room])
+            mine.count += group.count
+
     @property
     def conflicts(self) -> list[Conflict]:
         return list(self._groups.values())

@@ -12,7 +12,9 @@
    already landed on is not sent but reported (`DUPLICATE_TARGET` conflict, `duplicates`).
 4. **Chunk and import** (`transfers.chunking`, `transfers.sending`): chunks of `chunk_size`
    values, split adaptively on 504/413/timeouts, 502/503/network errors retried, summaries of
-   every DHIS2 version parsed into counts and conflicts with their values.
+   every DHIS2 version parsed into counts and conflicts with their values. Up to
+   `Tuning.import_concurrency` chunks import at once on threads while the next ones are built;
+   their results are taken in chunk order on the run's thread (see `transfers.running`).
 5. **Checkpoint**: `observer.chunk_accepted(key, summary)` right after the destination stored
    a whole chunk (not in dry runs). A resumed run passes those keys as `accepted_chunks` and
    sends only the rest; re-sending is harmless anyway (imports are keyed by value identity).
@@ -120,7 +122,7 @@ class TransferSpec:
     id_scheme: str = "UID"
     import_strategy: str = "CREATE_AND_UPDATE"
     mark_complete: bool = False
-    chunk_size: int = 2000
+    chunk_size: int = 4000
     dry_run: bool = False
     last_updated: datetime | None = None
     continue_on_preflight_problems: bool = False
@@ -155,6 +157,12 @@ class Tuning:
     max_held_back_listed: int = 500
     metadata_batch: int = 100
     sleep: Callable[[float], None] = time.sleep
+    import_concurrency: int = 3
+    """Chunks importing at once (each a disjoint set of values), on threads of their own while
+    the run's thread reads, maps and encodes the next ones. 1 sends one chunk at a time on the
+    run's own thread, for a destination that struggles with parallel imports."""
+    import_beat: float = 1.0
+    """Seconds between heartbeats while the run's thread waits for imports in flight."""
 
 
 @dataclass

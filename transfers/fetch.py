@@ -19,6 +19,7 @@ stored without zone). See `last_updated_param` for the conversion and a DHIS2 qu
 from __future__ import annotations
 
 import logging
+import operator
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -277,8 +278,16 @@ def parse_values(body: Any, unit: FetchUnit) -> list[DataValue]:
     if not isinstance(raw, list):
         raise FetchFailed("The source's data value set has no dataValues list.", unit)
     values = [DataValue.from_dhis2(item) for item in raw if isinstance(item, dict)]
-    values.sort(key=DataValue.identity)
-    return values
+    try:
+        # The identity is the first five fields; compared as they are (in C) unless a None
+        # meets a text, where `identity` reads None as "" (the same order otherwise).
+        return sorted(values, key=_IDENTITY)
+    except TypeError:
+        values.sort(key=DataValue.identity)
+        return values
+
+
+_IDENTITY = operator.itemgetter(0, 1, 2, 3, 4)
 
 
 def describe_unit(unit: FetchUnit) -> str:
@@ -309,7 +318,9 @@ class Fetcher:
         self.units = units
         self.params_for = params_for
         self.max_concurrency = max(1, max_concurrency)
-        self.prefetch = max(self.max_concurrency, prefetch or 2 * self.max_concurrency)
+        # In flight plus answered and waiting: each answer of a large data set can hold tens
+        # of thousands of values, so no more than one per thread (memory stays flat).
+        self.prefetch = max(self.max_concurrency, prefetch or self.max_concurrency)
         self._pool: ThreadPoolExecutor | None = None
 
     def __enter__(self) -> Fetcher:

@@ -48,6 +48,7 @@ __all__ = [
     "Mapper",
     "MappingRow",
     "duplicate_rows",
+    "payload_rows",
 ]
 
 NO_CODE = "(no identifier)"
@@ -160,6 +161,31 @@ class DataValue(NamedTuple):
         }
 
 
+def payload_rows(values: Iterable[DataValue]) -> list[dict[str, Any]]:
+    """`[v.to_payload() for v in values]` without a method call per value (the import hot
+    path builds one of these per chunk); the rows are the same as `to_payload`'s."""
+    rows: list[dict[str, Any]] = []
+    append = rows.append
+    for de, pe, ou, coc, aoc, value, comment, followup, _ in values:
+        row: dict[str, Any] = {"dataElement": de, "period": pe, "orgUnit": ou}
+        if coc:
+            row["categoryOptionCombo"] = coc
+        if aoc:
+            row["attributeOptionCombo"] = aoc
+        row["value"] = value
+        if comment:
+            row["comment"] = comment
+        if followup:
+            row["followup"] = True
+        append(row)
+    return rows
+
+
+_MISSING: Any = object()
+_new_value = tuple.__new__
+"""Builds a `DataValue` from all its fields without the keyword handling of its `__new__`."""
+
+
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -222,6 +248,12 @@ class Mapper:
         self.profile_used: Counter[tuple[str, str, str]] = Counter()
         # (data element, combo, identified): identified=False when the source sent no identifier.
         self.unmapped: Counter[tuple[str, str, bool]] = Counter()
+        # Memos of the lookups `map` does per value, filled as identifiers are met: there are
+        # as many entries as distinct source objects (metadata), not values.
+        self._targets: dict[tuple[str | None, str | None], tuple[str, str | None, bool]] = {}
+        self._ous: dict[str, str] = {}
+        self._aocs: dict[str | None, str | None] = {}
+        self._profiled = bool(self._p_de or self._p_coc or self._p_aoc or self._p_ou)
 
     # ---- single objects ------------------------------------------------------------------------
 
@@ -352,25 +384,68 @@ class Mapper:
             de = value.data_element or NO_CODE
             self.unmapped[(de, value.category_option_combo or "", False)] += 1
             return None
-        target = self.element(value.data_element, value.category_option_combo)
+        de, coc = value.data_element, value.category_option_combo
+        target = self._targets.get((de, coc))
         if target is None:
-            self.unmapped[(value.data_element, value.category_option_combo or "", True)] += 1
+            found = self.element(de, coc)
+            target = (de, self.combo(coc), False) if found is None else (*found, True)
+            self._targets[(de, coc)] = target
+        if not target[2]:
+            self.unmapped[(de, coc or "", True)] += 1
             if not self.send_unmapped:
                 return None
-            target = (value.data_element, self.combo(value.category_option_combo))
-        if self._p_de or self._p_coc or self._p_aoc or self._p_ou:
+        if self._profiled:
             self._note_profile(value)
-        return DataValue(
-            target[0],
-            value.period,
-            self.org_unit(value.org_unit),
-            target[1],
-            self.attribute_combo(value.attribute_option_combo),
-            value.value,
-            value.comment,
-            value.followup,
-            value.deleted,
+        ou = self._ous.get(value.org_unit)
+        if ou is None:
+            ou = self._ous[value.org_unit] = self.org_unit(value.org_unit)
+        aoc = value.attribute_option_combo
+        try:
+            target_aoc = self._aocs[aoc]
+        except KeyError:
+            target_aoc = self._aocs[aoc] = self.attribute_combo(aoc)
+        return _new_value(
+            DataValue,
+            (
+                target[0],
+                value.period,
+                ou,
+                target[1],
+                target_aoc,
+                value.value,
+                value.comment,
+                value.followup,
+                value.deleted,
+            ),
         )
+
+    def map_many(self, values: Iterable[DataValue]) -> list[DataValue]:
+        """`map` over a page of values, dropping those not to send. Values whose identifiers
+        were all met before take a short path of dict lookups (the memos `map` fills); any
+        other value goes through `map` itself, so the result and the counts are the same."""
+        if self.require_combos or self._profiled:
+            return [m for v in values if (m := self.map(v)) is not None]
+        out: list[DataValue] = []
+        append = append_raw = out.append
+        targets, ous, aocs, slow = self._targets, self._ous, self._aocs, self.map
+        for value in values:
+            de, pe, ou, coc, aoc, val, comment, followup, deleted = value
+            target = targets.get((de, coc))  # None for a data element of None: never stored
+            if target is None or not target[2] or ou is None:
+                mapped = slow(value)
+                if mapped is not None:
+                    append(mapped)
+                continue
+            target_ou = ous.get(ou)
+            target_aoc = aocs.get(aoc, _MISSING)
+            if target_ou is None or target_aoc is _MISSING:
+                mapped = slow(value)
+                if mapped is not None:
+                    append(mapped)
+                continue
+            fields = (target[0], pe, target_ou, target[1], target_aoc, val, comment, followup)
+            append_raw(_new_value(DataValue, (*fields, deleted)))
+        return out
 
     @property
     def unmapped_count(self) -> int:

@@ -8,13 +8,38 @@ too long is reaped as stalled) and as its cancellation point, so it is called af
 fetched request, before and after every chunk, after every answered split part, before every
 retry wait, on every poll of an async import job and before every completeness request. The
 observer throttles its writes; whatever it raises propagates unchanged.
+
+Concurrent imports (`Tuning.import_concurrency` > 1). Most of a run is spent waiting for the
+destination to answer imports, so up to that many chunks are posted at once, each on an import
+thread, while the run's thread keeps reading, mapping and encoding the next chunks. Chunks are
+disjoint sets of values (every value is in exactly one chunk), so the order in which DHIS2
+stores them does not matter. Everything that touches the observer stays on the run's thread:
+
+* results are taken in chunk order (a chunk that finished early waits for the ones before
+  it), so figures, log lines, conflicts and checkpoints come out as in a sequential run, and
+  each chunk is checkpointed exactly when the destination accepted all of it, whichever
+  finished first;
+* what an import thread would report (split parts, retry waits, async job polls) is queued
+  and reported by the run's thread, which also beats every `Tuning.import_beat` seconds while
+  it waits, so heartbeat and cancellation keep working;
+* a chunk that fails (`ImportAborted`) stops new chunks from being sent; the ones in flight
+  are still taken in (and checkpointed when accepted), then the run fails, so a resumed run
+  sends exactly the chunks not checkpointed;
+* when the observer raises (cancel, abort), import threads stop at their next report, the
+  run's thread waits for them and counts what they stored, and nothing more goes to the
+  observer.
 """
 
 from __future__ import annotations
 
 import math
+import queue
+import threading
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from completeness.assess import read_data_set
@@ -37,6 +62,20 @@ if TYPE_CHECKING:
     from .engine import Observer, TransferSpec, Tuning
 
 __all__ = ["TransferExecution"]
+
+
+class _Stopped(Exception):
+    """Raised in an import thread at its next report once the run's thread has stopped."""
+
+
+@dataclass
+class _InFlight:
+    """A chunk being imported on an import thread, with its own conflict log."""
+
+    chunk: Chunk
+    outcome: ChunkOutcome
+    conflicts: ConflictLog
+    future: Future[ChunkOutcome]
 
 
 @contextmanager
@@ -99,8 +138,15 @@ class TransferExecution:
             job_timeout=tuning.async_timeout,
             conflicts=self.conflicts,
             sleep=tuning.sleep,
-            progress=self._heartbeat,
+            progress=self._part_progress,
         )
+        self.concurrency = max(1, tuning.import_concurrency)
+        self._owner = threading.get_ident()
+        self._pool: ThreadPoolExecutor | None = None
+        self._inflight: deque[_InFlight] = deque()
+        self._events: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
         # Only a many-to-one mapping can put two values on one destination value.
         self.guard = DuplicateGuard(plan.collisions) if plan.collisions else None
         self.duplicate_groups = 0
@@ -148,20 +194,28 @@ class TransferExecution:
         with _failures(self):
             self._complete()
         result = self.result()
-        self.observer.progress(100.0, result.message)
+        try:
+            # The last report is always written, and so checks for a cancel once more.
+            self.observer.progress(100.0, result.message)
+        except Exception as exc:  # cancelled at the very end: everything was stored
+            exc.partial_result = result  # type: ignore[attr-defined]
+            raise
         self.observer.log("warning" if result.conflicts else "info", result.message)
         return result
 
     def _transfer(self) -> None:
         total = max(1, len(self.units))
         params = self._params
-        with Fetcher(
-            self.source,
-            self.units,
-            params,
-            max_concurrency=self.spec.max_concurrency,
-            prefetch=self.tuning.prefetch,
-        ) as fetcher:
+        with (
+            Fetcher(
+                self.source,
+                self.units,
+                params,
+                max_concurrency=self.spec.max_concurrency,
+                prefetch=self.tuning.prefetch,
+            ) as fetcher,
+            self._imports(),
+        ):
             for done, (_, values) in enumerate(fetcher, 1):
                 self.relay.drain()
                 self.requests_done = done
@@ -169,16 +223,16 @@ class TransferExecution:
                 self.stats["fetched"] += len(values)
                 if self.structure is not None:
                     values = self._gate(values)
-                for value in values:
-                    self._feed(value)
+                self._feed_page(values)
                 self.percent = 95.0 * done / total
                 self.observer.progress(
                     self.percent,
                     f"Read {done} of {total} source requests ({self.stats['fetched']} values), "
                     f"sent {self.stats['sent']} values",
                 )
-        for chunk in self.chunker.flush():
-            self._handle(chunk)
+            for chunk in self.chunker.flush():
+                self._handle(chunk)
+            self._settle()
 
     def _read_structure(self) -> None:
         """The source data set's elements and combos, for the completeness gate (one request;
@@ -221,6 +275,19 @@ class TransferExecution:
             include_deleted=self.spec.include_deleted,
             last_updated=self.last_updated,
         )
+
+    def _feed_page(self, values: list[DataValue]) -> None:
+        """Map and chunk one fetched page. Without deletions or a duplicate guard the page goes
+        through `Mapper.map_many` and `Chunker.extend` (no Python call per value); the chunks
+        are the same as `_feed` value by value would build."""
+        if self.guard is not None or any(v.deleted for v in values):
+            for value in values:
+                self._feed(value)
+            return
+        mapped = self.mapper.map_many(values)
+        self.chunked += len(mapped)
+        for chunk in self.chunker.extend(mapped, self.spec.import_strategy):
+            self._handle(chunk)
 
     def _feed(self, value: DataValue) -> None:
         strategy = self.spec.import_strategy
@@ -270,25 +337,141 @@ class TransferExecution:
         return True
 
     def _handle(self, chunk: Chunk) -> None:
-        self.stats["chunks"] += 1
         if chunk.key in self.spec.accepted_chunks:
+            self.stats["chunks"] += 1
             self.stats["skipped_chunks"] += 1
             self.stats["skipped_values"] += len(chunk)
             if chunk.strategy != "DELETE":
                 self._note_stored(chunk.values)
             return
+        if self._pool is not None:
+            self._make_room()  # first: a failure there means this chunk is never sent
+        self.stats["chunks"] += 1
         self.doing = f"Importing chunk {chunk.index} of ~{self._chunks_expected()}"
         self.observer.progress(self.percent, f"{self.doing} ({len(chunk)} values)")
         outcome = ChunkOutcome.start(chunk, dry_run=self.spec.dry_run)
+        if self._pool is not None:
+            self._submit(self._pool, chunk, outcome)
+            return
         try:
             self.importer.send(chunk, outcome)
         except BaseException as exc:
-            # Aborted or cancelled midway: what the answered parts stored still counts.
-            self.all_accepted = False
-            self._count(chunk, outcome)
-            if isinstance(exc, ImportAborted) and outcome.summary.posted:
-                self.observer.log("warning", f"{self._chunk_text(chunk, outcome)}, then stopped.")
+            self._failed(chunk, outcome, exc)
             raise
+        self._answered(chunk, outcome)
+
+    # ---- concurrent imports ------------------------------------------------------------------
+
+    @contextmanager
+    def _imports(self) -> Iterator[None]:
+        """The import threads of `_transfer` (none with `import_concurrency` 1); on any stop,
+        the chunks in flight are waited for and counted before the stop propagates."""
+        if self.concurrency > 1:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.concurrency, thread_name_prefix="dhis2sync-import"
+            )
+        try:
+            yield
+        except BaseException:
+            self._abandon()
+            raise
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+    def _make_room(self) -> None:
+        """Wait until fewer than `concurrency` chunks are in flight; raise a failure of one
+        of them once all in flight are taken in."""
+        while len(self._inflight) >= self.concurrency:
+            self._take_head()
+        if self._error is not None:
+            self._settle()
+
+    def _submit(self, pool: ThreadPoolExecutor, chunk: Chunk, outcome: ChunkOutcome) -> None:
+        conflicts = ConflictLog(self.tuning.max_conflict_values)
+        future = pool.submit(self.importer.send, chunk, outcome, conflicts=conflicts)
+        future.add_done_callback(lambda _: self._events.put(None))  # wakes `_wait_for`
+        self._inflight.append(_InFlight(chunk, outcome, conflicts, future))
+        self._pump()
+
+    def _settle(self) -> None:
+        """Take in every chunk in flight, then raise the first import failure, if any."""
+        while self._inflight:
+            self._take_head()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _take_head(self) -> None:
+        """Wait for the oldest chunk in flight and take its result in (on the run's thread)."""
+        item = self._inflight[0]
+        self._wait_for(item.future)
+        self._inflight.popleft()
+        self.conflicts.absorb(item.conflicts)
+        error = item.future.exception()
+        if error is None:
+            self._answered(item.chunk, item.outcome)
+            return
+        self._failed(item.chunk, item.outcome, error)
+        if self._error is None:
+            self._error = error
+
+    def _wait_for(self, future: Future[ChunkOutcome]) -> None:
+        """Block until `future` is done, reporting the import threads' details and beating
+        at least every `Tuning.import_beat` seconds (the observer may raise to stop)."""
+        while not future.done():
+            try:
+                detail = self._events.get(timeout=self.tuning.import_beat)
+            except queue.Empty:
+                detail = None
+            self._pump(detail, always=True)
+
+    def _pump(self, detail: str | None = None, *, always: bool = False) -> None:
+        """Report the latest queued detail of the import threads (all others are older)."""
+        while True:
+            try:
+                detail = self._events.get_nowait() or detail
+            except queue.Empty:
+                break
+        self.relay.drain()
+        if detail is not None:
+            self._heartbeat(detail)
+        elif always:
+            self._heartbeat(f"{len(self._inflight)} chunk(s) importing")
+
+    def _part_progress(self, detail: str) -> None:
+        """The importer's progress callback: direct on the run's thread, queued from import
+        threads, where it is also the point at which a stopped run ends the import."""
+        if threading.get_ident() == self._owner:
+            self._heartbeat(detail)
+            return
+        if self._stop.is_set():
+            raise _Stopped("the run stopped")
+        self._events.put(detail)
+
+    def _abandon(self) -> None:
+        """The run stops: let the import threads end at their next report, wait for them and
+        count what the destination stored. Nothing goes to the observer any more."""
+        self._stop.set()
+        items = list(self._inflight)
+        self._inflight.clear()
+        wait([item.future for item in items])
+        for item in items:
+            self.all_accepted = False
+            self.conflicts.absorb(item.conflicts)
+            self._count(item.chunk, item.outcome)
+
+    # ---- results of a chunk ------------------------------------------------------------------
+
+    def _failed(self, chunk: Chunk, outcome: ChunkOutcome, exc: BaseException) -> None:
+        """Aborted or cancelled midway: what the answered parts stored still counts."""
+        self.all_accepted = False
+        self._count(chunk, outcome)
+        if isinstance(exc, ImportAborted) and outcome.summary.posted:
+            self.observer.log("warning", f"{self._chunk_text(chunk, outcome)}, then stopped.")
+
+    def _answered(self, chunk: Chunk, outcome: ChunkOutcome) -> None:
         self._count(chunk, outcome)
         summary = outcome.summary
         text = self._chunk_text(chunk, outcome)

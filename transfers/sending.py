@@ -28,10 +28,12 @@ split, before every retry wait and on every poll of an async import job, because
 take long (splits, backoff, an hour-long async job) and the task layer treats progress reports
 as the run's heartbeat and cancellation point. Whatever the callback raises propagates.
 
-Nothing 4xx is ever retried. Posting is sequential: concurrent imports into the same
-`datavalue` table make DHIS2 contend for row locks (and deadlock on PostgreSQL in practice),
-and one request at a time keeps a struggling destination's load predictable; the fetches
-overlap with the posting instead.
+Nothing 4xx is ever retried. One `Importer` may send several chunks at once from different
+threads (`Tuning.import_concurrency`, see `transfers.running`): its state is configuration
+only, each `send` fills its own `ChunkOutcome` and, when given one, its own `ConflictLog`.
+Chunks hold disjoint values, so concurrent imports never write the same `datavalue` row; a
+destination that still struggles with them (row-lock contention on a busy server) is run with
+`import_concurrency=1`, which sends one chunk at a time on the run's own thread.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ from dhis2.imports import (
 )
 from dhis2.retry import Decision, Failure
 
-from .chunking import Chunk, halves
+from .chunking import Chunk, encode_body, halves
 from .conflicts import ConflictLog, match_conflict
 from .mapping import DataValue
 
@@ -248,13 +250,31 @@ class Importer:
 
     # ---- public ------------------------------------------------------------------------------
 
-    def send(self, chunk: Chunk, outcome: ChunkOutcome | None = None) -> ChunkOutcome:
+    def send(
+        self,
+        chunk: Chunk,
+        outcome: ChunkOutcome | None = None,
+        *,
+        conflicts: ConflictLog | None = None,
+    ) -> ChunkOutcome:
         """Post `chunk`; raises `ImportAborted` (or what `progress` raises). Pass an `outcome`
         (`ChunkOutcome.start`) to keep what the parts answered before such a stop: it is
-        filled as each part is answered."""
+        filled as each part is answered. `conflicts`: where this chunk's conflicts go instead
+        of the importer's log (a chunk sent on another thread gets a log of its own, merged
+        by the engine on the run's thread). The chunk's encoded `body` is posted as it is;
+        only split parts are encoded again."""
         if outcome is None:
             outcome = ChunkOutcome.start(chunk, dry_run=self.dry_run)
-        self._send_part(chunk.values, chunk.strategy, outcome.summary, outcome.stored, resend=True)
+        log = self.conflicts if conflicts is None else conflicts
+        self._send_part(
+            chunk.values,
+            chunk.strategy,
+            outcome.summary,
+            outcome.stored,
+            resend=True,
+            log=log,
+            body=chunk.body,
+        )
         return outcome
 
     def params(self, strategy: str, *, use_async: bool) -> dict[str, Any]:
@@ -282,15 +302,18 @@ class Importer:
         stored: list[DataValue],
         *,
         resend: bool,
+        log: ConflictLog,
+        body: bytes | None = None,
     ) -> None:
-        """Post `values`, splitting on failure. `resend`: a DHIS2 500 may still be resent; off
-        for the halves of a part that kept failing with 500 (the split isolates, it does not
-        retry again)."""
+        """Post `values` (`body`: their encoding, when already made), splitting on failure.
+        `resend`: a DHIS2 500 may still be resent; off for the halves of a part that kept
+        failing with 500 (the split isolates, it does not retry again)."""
         try:
-            parsed = self._post(values, strategy, summary, resend=resend)
+            parsed = self._post(values, strategy, summary, resend=resend, body=body)
         except _Split as exc:
             if len(values) <= 1:
-                self._fail(values, exc.code, f"{exc.message} (even for this single value)", summary)
+                message = f"{exc.message} (even for this single value)"
+                self._fail(values, exc.code, message, summary, log)
                 self._report(f"{summary.posted} of {summary.values} values answered")
                 return
             summary.splits += 1
@@ -305,13 +328,13 @@ class Importer:
             )
             self._report(f"{exc.code}: splitting {len(values)} values in two")
             resend = resend and not exc.server_error
-            self._send_part(left, strategy, summary, stored, resend=resend)
-            self._send_part(right, strategy, summary, stored, resend=resend)
+            self._send_part(left, strategy, summary, stored, resend=resend, log=log)
+            self._send_part(right, strategy, summary, stored, resend=resend, log=log)
             return
         except _ChunkFailed as exc:
-            self._fail(values, exc.code, exc.message, summary)
+            self._fail(values, exc.code, exc.message, summary, log)
         else:
-            self._apply(parsed, values, summary, stored)
+            self._apply(parsed, values, summary, stored, log)
         self._report(f"{summary.posted} of {summary.values} values answered")
 
     def _report(self, detail: str) -> None:
@@ -319,13 +342,18 @@ class Importer:
             self.progress(detail)
 
     def _fail(
-        self, values: Sequence[DataValue], code: str | None, message: str, summary: ChunkSummary
+        self,
+        values: Sequence[DataValue],
+        code: str | None,
+        message: str,
+        summary: ChunkSummary,
+        log: ConflictLog,
     ) -> None:
         summary.worsen("ERROR")
         summary.posted += len(values)
         summary.rejected += len(values)
         summary.conflicts += 1
-        self.conflicts.add(
+        log.add(
             error_code=code,
             message=message,
             object=None,
@@ -339,6 +367,7 @@ class Importer:
         values: Sequence[DataValue],
         summary: ChunkSummary,
         stored: list[DataValue],
+        log: ConflictLog,
     ) -> None:
         summary.posted += len(values)
         summary.imported += parsed.imported
@@ -357,7 +386,7 @@ class Importer:
                 code = parsed.web_message.get("errorCode")
             summary.rejected += len(values)
             summary.conflicts += max(1, len(parsed.conflicts))
-            self.conflicts.add(
+            log.add(
                 error_code=code,
                 message=message,
                 object=first.object if first is not None else None,
@@ -369,7 +398,7 @@ class Importer:
         for conflict in parsed.conflicts:
             rows = match_conflict(conflict, values)
             rejected.update(rows)
-            self.conflicts.add_import_conflict(conflict, values, rows)
+            log.add_import_conflict(conflict, values, rows)
         summary.conflicts += len(parsed.conflicts)
         summary.rejected += len(rejected)
         stored.extend(v for i, v in enumerate(values) if i not in rejected)
@@ -382,28 +411,30 @@ class Importer:
         return bool(self.async_mode)
 
     def _post(
-        self, values: Sequence[DataValue], strategy: str, summary: ChunkSummary, *, resend: bool
+        self,
+        values: Sequence[DataValue],
+        strategy: str,
+        summary: ChunkSummary,
+        *,
+        resend: bool,
+        body: bytes | None = None,
     ) -> DataImportSummary:
         use_async = self._use_async(len(values))
-        payload: dict[str, Any] = {}
-        if self.data_set:
-            payload["dataSet"] = self.data_set
-        payload["dataValues"] = [v.to_payload() for v in values]
+        if body is None:
+            body = encode_body(values, self.data_set)
         params = self.params(strategy, use_async=use_async)
-        response = self._request(payload, params, len(values), resend=resend)
+        response = self._request(body, params, len(values), resend=resend)
         summary.requests += 1
-        body = response.body
-        if use_async and response.status_code == 200 and is_job_reference(body):
+        answer = response.body
+        if use_async and response.status_code == 200 and is_job_reference(answer):
             summary.async_jobs += 1
-            body = self._wait(body)
+            answer = self._wait(answer)
         try:
-            return parse_data_import_summary(body)
+            return parse_data_import_summary(answer)
         except UnexpectedResponse as exc:
             raise _ChunkFailed(None, str(exc)) from exc
 
-    def _request(
-        self, payload: dict[str, Any], params: dict[str, Any], size: int, *, resend: bool
-    ) -> Response:
+    def _request(self, body: bytes, params: dict[str, Any], size: int, *, resend: bool) -> Response:
         """One import through the client's retry loop; a failure becomes `_Split`,
         `_ChunkFailed` or `ImportAborted`."""
 
@@ -427,7 +458,8 @@ class Importer:
                 "POST",
                 "dataValueSets",
                 params=params,
-                json=payload,
+                content=body,
+                headers={"Content-Type": "application/json"},
                 ok_statuses=(409,),
                 on_failure=on_failure,
             )

@@ -61,9 +61,12 @@ class RunObserver:
         self.ctx.progress(percent, message)
 
     def chunk_accepted(self, key: str, summary: ChunkSummary) -> None:
-        ChunkCheckpoint.objects.get_or_create(
-            run_id=self.ctx.run_id, key=key, defaults={"values": getattr(summary, "values", 0)}
+        # One INSERT (a key already there, from a retried chunk, is left as it is), not the
+        # SELECT-then-INSERT of get_or_create: runs checkpoint after every chunk.
+        checkpoint = ChunkCheckpoint(
+            run_id=self.ctx.run_id, key=key, values=getattr(summary, "values", 0)
         )
+        ChunkCheckpoint.objects.bulk_create([checkpoint], ignore_conflicts=True)
         self.ctx.heartbeat()
 
     def retry(self, event) -> None:

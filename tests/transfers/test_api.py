@@ -45,7 +45,7 @@ def test_admin_creates_transfer_with_mappings(alice: User, profile: ConnectionPr
     data = resp.json()
     assert set(data) >= CONTRACT_FIELDS
     assert data["unmapped"] == "send" and data["id_scheme"] == "UID"
-    assert data["import_strategy"] == "CREATE_AND_UPDATE" and data["chunk_size"] == 2000
+    assert data["import_strategy"] == "CREATE_AND_UPDATE" and data["chunk_size"] == 4000
     assert data["mappings"] == [
         {
             "source_data_element": "fbfJHSPpUQD",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 
 import pytest
@@ -36,12 +38,35 @@ def test_keys_are_deterministic_across_runs() -> None:
     assert len(set(first)) == 3
 
 
-def test_key_ignores_order_inside_a_chunk() -> None:
+def test_key_is_the_hash_of_the_body_as_posted() -> None:
+    """The recipe (dvs2): SHA-256 of version, strategy and id scheme, then the request body,
+    here rebuilt with the stdlib's compact JSON rather than the code's own encoder."""
+    vals = [*values(3), DataValue("de9", "202401", "ouX", None, None, "7", "a note", True)]
+    chunks = build(vals, 10)
+    rows = [
+        {"dataElement": v.data_element, "period": v.period, "orgUnit": v.org_unit,
+         "categoryOptionCombo": "coc", "attributeOptionCombo": "aoc", "value": v.value}
+        for v in vals[:3]
+    ]  # fmt: skip
+    rows.append({"dataElement": "de9", "period": "202401", "orgUnit": "ouX", "value": "7",
+                 "comment": "a note", "followup": True})  # fmt: skip
+    body = json.dumps({"dataSet": "dsA", "dataValues": rows}, separators=(",", ":")).encode()
+    digest = hashlib.sha256(b"dvs2\x1eCREATE_AND_UPDATE\x1eUID\x1d" + body).hexdigest()[:32]
+    assert chunks[0].body == body
+    assert chunks[0].key == digest
+    kw = {"strategy": "CREATE_AND_UPDATE", "data_set": "dsA", "id_scheme": "UID"}
+    assert chunk_key(vals, **kw) == digest
+
+
+def test_key_follows_the_fixed_order_of_values_inside_a_chunk() -> None:
+    """The engine feeds values in a fixed order (plan order, each page sorted), so the same
+    values in another order are another body, and another key."""
     vals = values(10)
     shuffled = vals[:]
     random.Random(3).shuffle(shuffled)
     kw = {"strategy": "CREATE_AND_UPDATE", "data_set": "dsA", "id_scheme": "UID"}
-    assert chunk_key(vals, **kw) == chunk_key(shuffled, **kw)
+    assert chunk_key(vals, **kw) == chunk_key(list(vals), **kw)
+    assert chunk_key(vals, **kw) != chunk_key(shuffled, **kw)
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,8 @@ MISSING_OU = DEMO_MISSING["organisationUnits"][0]
 MISSING_DE = DEMO_MISSING["dataElements"][0]
 MALARIA = DEMO["dataElements"]["Malaria cases confirmed"]
 FAST = Tuning(async_poll_interval=0.01, sleep=lambda s: None)
+SEQUENTIAL = Tuning(async_poll_interval=0.01, sleep=lambda s: None, import_concurrency=1)
+"""One chunk at a time on the run's thread, for tests of what happens between two requests."""
 
 
 class Crash(Exception):
@@ -253,7 +255,10 @@ def _hiv_spec(**kw: Any) -> TransferSpec:
     )
 
 
-def test_resume_after_a_crash_sends_only_the_rest() -> None:
+@pytest.mark.parametrize("tuning", [SEQUENTIAL, FAST], ids=["sequential", "concurrent"])
+def test_resume_after_a_crash_sends_only_the_rest(tuning: Tuning) -> None:
+    """Concurrent: chunks after the 4th may already be posted (in flight) when the worker
+    dies at the 4th checkpoint; they are not checkpointed, so the resume sends them again."""
     src = sim("demo-source")
     reference = sim("demo-destination")
     clean = run(src, reference, _hiv_spec())
@@ -262,11 +267,13 @@ def test_resume_after_a_crash_sends_only_the_rest() -> None:
     dst = sim("demo-destination")
     crashed = Recorder(crash_after=4)
     with pytest.raises(Crash):
-        run(src, dst, _hiv_spec(), crashed)
-    assert len(posts(dst)) == 4
+        run(src, dst, _hiv_spec(), crashed, tuning=tuning)
+    assert len(crashed.accepted) == 4
+    in_flight = tuning.import_concurrency - 1  # at most, besides the 4th chunk itself
+    assert 4 <= len(posts(dst)) <= 4 + in_flight
     dst.clear_request_log()
 
-    resumed = run(src, dst, _hiv_spec(accepted_chunks=frozenset(crashed.accepted)))
+    resumed = run(src, dst, _hiv_spec(accepted_chunks=frozenset(crashed.accepted)), tuning=tuning)
     s = resumed.stats
     assert s["skipped_chunks"] == 4 and s["skipped_values"] == 80
     assert len(posts(dst)) == clean.stats["chunks"] - 4
@@ -389,14 +396,21 @@ def test_code_scheme_matches_objects_by_code() -> None:
     assert all(e.params["idScheme"] == ["CODE"] for e in posts(dst))
 
 
-def test_failure_midway_raises_with_partial_result() -> None:
+@pytest.mark.parametrize("tuning", [SEQUENTIAL, FAST], ids=["sequential", "concurrent"])
+def test_failure_midway_raises_with_partial_result(tuning: Tuning) -> None:
     src, dst = sim("demo-source"), sim("demo-destination")
     dst.set_faults(Faults(error_rate=1.0, seed=1))
     with pytest.raises(TransferFailed, match="did not accept data") as info:
-        run(src, dst, _hiv_spec())
+        run(src, dst, _hiv_spec(), tuning=tuning)
     partial = info.value.result
-    assert partial is not None and partial.stats["retries"] == 7
-    assert not partial.all_chunks_accepted
+    assert partial is not None and not partial.all_chunks_accepted
+    # 8 attempts (7 retries) for the first chunk; concurrently, also for each chunk that was
+    # in flight beside it, and nothing is sent after the first chunk failed.
+    attempts = len(dst.requests("POST", "dataValueSets"))  # every one answered 503
+    chunks_sent = attempts // 8
+    assert attempts % 8 == 0 and 1 <= chunks_sent <= tuning.import_concurrency
+    assert partial.stats["retries"] == 7 * chunks_sent
+    assert partial.stats["sent"] == 0 and partial.stats["chunks"] == chunks_sent
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ from tests.transfers.test_engine import (
     HIV,
     NOT_NORTH,
     QUARTERS,
+    SEQUENTIAL,
     Recorder,
     connect,
     posts,
@@ -169,7 +170,8 @@ def test_every_import_request_is_preceded_by_a_heartbeat(async_import: bool) -> 
     watch = Watch(dst, observer)
     s = hiv(async_import=async_import, mark_complete=True)
     result = run(src, dst, s, observer, dst_transport=watch, tuning=Tuning(
-        async_poll_interval=0.01, sleep=lambda s: None, completion_batch=10))  # fmt: skip
+        async_poll_interval=0.01, sleep=lambda s: None, completion_batch=10,
+        import_concurrency=1))  # fmt: skip
     assert result.stats["retries"] > 0 and result.stats["splits"] > 0
     counts = [n for _, n in watch.beats]
     assert len(counts) > 20
@@ -191,7 +193,7 @@ def test_a_cancellation_while_waiting_for_an_import_job_stops_the_run() -> None:
                 raise Cancelled("cancel requested")
 
     with pytest.raises(Cancelled):
-        run(src, dst, hiv(async_import=True), Cancelling())
+        run(src, dst, hiv(async_import=True), Cancelling(), tuning=SEQUENTIAL)
     assert len(posts(dst)) == 1
 
 
@@ -220,7 +222,7 @@ def test_an_abort_midway_through_a_chunk_keeps_what_was_stored_in_the_stats() ->
         connect(dst, Breaks(dst)) as b,
         pytest.raises(TransferFailed, match="did not accept data") as info,
     ):
-        run_transfer(a, b, hiv(), observer, tuning=FAST)
+        run_transfer(a, b, hiv(), observer, tuning=SEQUENTIAL)
     partial = info.value.result
     assert partial is not None and not partial.all_chunks_accepted
     landed = len(values_of(dst))

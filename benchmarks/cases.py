@@ -84,9 +84,10 @@ def _timed_run(start: Any, tree: TreePeak, cluster: Any) -> tuple[float, Any]:
 
 
 def _periods(n: int) -> list[str]:
-    from simulator.periods import recent_periods
+    from dhis2.periods import relative_periods
 
-    return [p.iso for p in recent_periods("Monthly", date.fromisoformat(TODAY), n)]
+    today = date.fromisoformat(TODAY)
+    return [p.id for p in relative_periods("Monthly", "LAST_N", today=today, n=n)]
 
 
 @dataclass

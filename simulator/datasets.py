@@ -58,6 +58,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from dhis2.periods import Period, relative_periods
 from simulator.builder import (
     META_TS,
     add_defaults,
@@ -66,7 +67,6 @@ from simulator.builder import (
     random_uid,
     stable_uid,
 )
-from simulator.periods import recent_periods
 from simulator.schema import DEFAULT_UIDS
 from simulator.state import State, fmt_value_ts, now_utc
 
@@ -479,6 +479,12 @@ def _ts(day: date, rng: random.Random) -> str:
     return fmt_value_ts(dt)
 
 
+def _finished_periods(period_type: str, today: date, count: int) -> list[Period]:
+    """The ``count`` periods before the one holding ``today``, oldest first (DHIS2's
+    ``LAST_N``): generated data is only ever for finished periods, and a count of 0 means none."""
+    return relative_periods(period_type, "LAST_N", today=today, n=count) if count > 0 else []
+
+
 def _build_demo_data(state: State, seed: int, today: date) -> None:
     rng = random.Random(seed)
     counts = {"Monthly": 6, "Quarterly": 4, "Weekly": 8}
@@ -486,7 +492,7 @@ def _build_demo_data(state: State, seed: int, today: date) -> None:
     d = state.derived
     for ds_uid in sorted(state.objects["dataSets"]):
         ds = state.objects["dataSets"][ds_uid]
-        periods = recent_periods(ds["periodType"], today, counts.get(ds["periodType"], 4))
+        periods = _finished_periods(ds["periodType"], today, counts.get(ds["periodType"], 4))
         aocs = sorted(d.cc_cocs.get(ds["categoryCombo"]["id"], {d.default_coc}))
         des = sorted(d.ds_des[ds_uid])
         for pe in periods:
@@ -495,7 +501,7 @@ def _build_demo_data(state: State, seed: int, today: date) -> None:
             for ou in sorted(d.ds_ous[ds_uid]):
                 if rng.random() < 0.1:
                     continue  # this facility did not report this period
-                slice_ = state.values.setdefault((ou, pe.iso), {})
+                slice_ = state.values.setdefault((ou, pe.id), {})
                 for aoc in aocs:
                     for de_uid in des:
                         de = state.objects["dataElements"][de_uid]
@@ -516,7 +522,7 @@ def _build_demo_data(state: State, seed: int, today: date) -> None:
                                 "deleted": rng.random() < 0.005,
                             }
                 if ds["periodType"] == "Monthly" and rng.random() < 0.8:
-                    state.completions[(ds_uid, pe.iso, ou, aocs[0])] = {
+                    state.completions[(ds_uid, pe.id, ou, aocs[0])] = {
                         "date": entered.isoformat(),
                         "storedBy": "district_clerk",
                         "completed": True,
@@ -704,9 +710,9 @@ def _build_bench(state: State, seed: int, today: date, options: dict[str, Any]) 
         ts = fmt_value_ts(datetime(entered.year, entered.month, entered.day))
         aoc = DEFAULT_UIDS["categoryOptionCombos"]
         coc_uids = [c["id"] for c in cocs]
-        for pe in recent_periods(opts["period_type"], today, opts["periods"]):
+        for pe in _finished_periods(opts["period_type"], today, opts["periods"]):
             for ou in leaves:
-                slice_ = state.values.setdefault((ou, pe.iso), {})
+                slice_ = state.values.setdefault((ou, pe.id), {})
                 for de in de_uids:
                     for coc in coc_uids:
                         if opts["density"] < 1.0 and rng.random() >= opts["density"]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from dhis2.periods import Period, PeriodError, parse_period
 from simulator.auth import User
 from simulator.http import SimRequest, SimResponse, error_response, json_response, web_message
 from simulator.versions import Version
@@ -22,6 +24,20 @@ IMPORT_STRATEGIES = {
     "DELETE": "DELETE",
     "DELETES": "DELETE",
 }
+
+
+@lru_cache(maxsize=65536)
+def period_or_none(period_id: str) -> Period | None:
+    """The period of a DHIS2 id, or ``None`` where DHIS2 would answer "Period not valid".
+
+    Handlers test every id of an import or a query, so this wraps :func:`dhis2.periods.parse_period`
+    (which raises) and caches it: an import of 100k values names only a handful of periods.
+    The period's ``id`` is canonical (``2024-01`` -> ``202401``), as DHIS2 stores it.
+    """
+    try:
+        return parse_period(period_id)
+    except PeriodError:
+        return None
 
 
 @dataclass

@@ -18,19 +18,19 @@ from simulator.handlers.common import (
     conflict,
     import_options,
     parse_strategy,
+    period_or_none,
     summary_envelope,
 )
 from simulator.http import SimResponse, error_response, json_response, split_csv
 from simulator.idschemes import Resolver, normalise
-from simulator.periods import parse_period
 from simulator.state import fmt_metadata_ts
 
 
 def _expired(ctx: Ctx, ds: dict[str, Any], iso: str) -> bool:
-    period = parse_period(iso)
+    period = period_or_none(iso)
     if period is None:
         return False
-    if iso in ctx.state.locked_periods.get(ds["id"], ()):
+    if period.id in ctx.state.locked_periods.get(ds["id"], ()):
         return True
     expiry = int(ds.get("expiryDays") or 0)
     if expiry <= 0 or ctx.user.has("F_EDIT_EXPIRED"):
@@ -72,10 +72,12 @@ def post_registrations(ctx: Ctx) -> SimResponse:
             if ds_uid is None:
                 add(str(reg.get("dataSet")), "Data set not found or not accessible")
                 continue
-            iso = str(reg.get("period") or "")
-            if parse_period(iso) is None:
-                add(iso, "Period not valid")
+            raw_period = str(reg.get("period") or "")
+            period = period_or_none(raw_period)
+            if period is None:
+                add(raw_period, "Period not valid")
                 continue
+            iso = period.id
             ou_uid = res.to_uid(
                 "organisationUnits", reg.get("organisationUnit"), schemes["orgUnitIdScheme"]
             )
@@ -154,7 +156,7 @@ def get_registrations(ctx: Ctx) -> SimResponse:
         ]
         if not data_sets:
             return conflict("At least one data set must be specified", "E2013")
-        periods = {p for p in split_csv(r.params("period")) if parse_period(p)}
+        periods = {p.id for p in map(period_or_none, split_csv(r.params("period"))) if p}
         start, end = r.param("startDate"), r.param("endDate")
         created = r.param("created")
         if not periods and not (start and end) and not created:
@@ -185,7 +187,7 @@ def get_registrations(ctx: Ctx) -> SimResponse:
             if periods and pe not in periods:
                 continue
             if not periods and start and end:
-                p = parse_period(pe)
+                p = period_or_none(pe)
                 if (
                     p is None
                     or p.start < date.fromisoformat(start[:10])
@@ -226,8 +228,10 @@ def delete_registrations(ctx: Ctx) -> SimResponse:
         if not data_sets:
             return conflict("Illegal data set identifier: ")
         pe = r.param("pe") or ""
-        if parse_period(pe) is None:
+        pe_period = period_or_none(pe)
+        if pe_period is None:
             return conflict(f"Illegal period identifier: {pe}")
+        pe = pe_period.id
         ou = r.param("ou") or ""
         if ou not in st.objects["organisationUnits"]:
             return conflict(f"Illegal organisation unit identifier: {ou}")

@@ -13,10 +13,9 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from simulator.handlers.common import Ctx, conflict
+from simulator.handlers.common import Ctx, conflict, period_or_none
 from simulator.http import SimResponse, json_response, split_csv
 from simulator.idschemes import Resolver, normalise
-from simulator.periods import parse_period
 from simulator.state import fmt_value_ts
 
 _DURATION = re.compile(r"^(\d+)([dhms])$")
@@ -92,7 +91,7 @@ def get_data_value_sets(ctx: Ctx) -> SimResponse:
             if u
         ]
         period_ids = split_csv(r.params("period"))
-        periods = [p for p in (parse_period(x) for x in period_ids) if p]
+        periods = [p for p in (period_or_none(x) for x in period_ids) if p]
         start, end = r.param("startDate"), r.param("endDate")
         last_updated = r.param("lastUpdated")
         duration = r.param("lastUpdatedDuration")
@@ -163,11 +162,11 @@ def get_data_value_sets(ctx: Ctx) -> SimResponse:
         aoc_filter = set(split_csv(r.params("attributeOptionCombo"))) or None
 
         if periods:
-            period_set = {p.iso for p in periods}
+            period_set = {p.id for p in periods}
         elif start_d is not None and end_d is not None:
             period_set = set()
             for _ou, pe in st.values:
-                p = parse_period(pe)
+                p = period_or_none(pe)
                 if p and p.start >= start_d and p.end <= end_d:
                     period_set.add(pe)
         else:
@@ -218,7 +217,7 @@ def get_data_value_sets(ctx: Ctx) -> SimResponse:
 
         body: dict[str, Any] = {}
         if len(data_sets) == 1 and len(periods) == 1 and len(org_units) == 1 and not children:
-            ds_uid, pe_iso, ou_uid = data_sets[0], periods[0].iso, org_units[0]
+            ds_uid, pe_iso, ou_uid = data_sets[0], periods[0].id, org_units[0]
             reg = next(
                 (
                     c

@@ -24,24 +24,24 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
+from dhis2.periods import (
+    PERIOD_TYPES,
+    Period,
+    next_period,
+    period_containing,
+    previous_period,
+)
 from simulator.auth import forbidden
 from simulator.conflicts import Conflict, ConflictCollector
 from simulator.handlers.common import (
     Ctx,
     import_options,
     parse_strategy,
+    period_or_none,
     summary_envelope,
 )
 from simulator.http import SimResponse, error_response, json_response, web_message
 from simulator.idschemes import Resolver, normalise
-from simulator.periods import (
-    PERIOD_TYPE_DAYS,
-    Period,
-    next_period,
-    parse_period,
-    period_for,
-    previous_period,
-)
 from simulator.state import fmt_value_ts
 from simulator.valuetypes import I18N, check, is_zero_and_insignificant, normalise_boolean
 
@@ -176,22 +176,21 @@ class DataValueImport:
             # DataElement.getPeriodType: the period type of its most frequent data set
             ptype = min(
                 (ds.get("periodType", "Monthly") for ds in dss),
-                key=lambda t: PERIOD_TYPE_DAYS.get(t, 365),
+                key=lambda t: PERIOD_TYPES[t].frequency if t in PERIOD_TYPES else 365,
             )
-            current = period_for(ptype, self.today)
-            result = previous_period(current)
-            if periods > 0:
-                result = next_period(result, periods)
+            result = previous_period(period_containing(ptype, self.today))
+            for _ in range(periods):
+                result = next_period(result)
         self._latest_cache[key] = result
         return result
 
     def _locked(self, ds_uid: str, period: Period) -> bool:
-        key = (ds_uid, period.iso)
+        key = (ds_uid, period.id)
         hit = self._lock_cache.get(key)
         if hit is None:
             st = self.ctx.state
             ds = st.objects["dataSets"].get(ds_uid) or {}
-            hit = period.iso in st.locked_periods.get(ds_uid, ())
+            hit = period.id in st.locked_periods.get(ds_uid, ())
             expiry = int(ds.get("expiryDays") or 0)
             if not hit and expiry > 0 and not self.ctx.user.has("F_EDIT_EXPIRED"):
                 hit = self.today >= period.end + timedelta(days=expiry)
@@ -204,7 +203,7 @@ class DataValueImport:
         if not dips:
             return True
         for dip in dips:
-            if (dip.get("period") or {}).get("id") != period.iso:
+            if (dip.get("period") or {}).get("id") != period.id:
                 continue
             opening, closing = dip.get("openingDate"), dip.get("closingDate")
             if opening and self.today < date.fromisoformat(opening[:10]):
@@ -272,7 +271,7 @@ class DataValueImport:
                     counts["ignored"] += 1
                     continue
                 pe_id = dv.get("period") or h_pe
-                period = parse_period(pe_id) if pe_id else None
+                period = period_or_none(pe_id) if pe_id else None
                 if period is None:
                     conflict(i, "E7611", str(pe_id))
                     counts["ignored"] += 1
@@ -349,7 +348,7 @@ class DataValueImport:
                 if flags["strictPeriods"]:
                     types = {st.objects["dataSets"][u].get("periodType") for u in de_ds}
                     if period.period_type not in types:
-                        conflict(i, "E7632", period.iso, de_uid)
+                        conflict(i, "E7632", period.id, de_uid)
                         counts["ignored"] += 1
                         continue
                 if (
@@ -396,21 +395,21 @@ class DataValueImport:
                 check_ds = ds_uid or (de_ds[0] if de_ds else None)
                 if check_ds is not None and not self.force:
                     if self._locked(check_ds, period):
-                        conflict(i, "E7640", period.iso, check_ds)
+                        conflict(i, "E7640", period.id, check_ds)
                         counts["ignored"] += 1
                         continue
                     latest = self._latest_open(de_uid, de_ds or [check_ds])
                     if latest is not None and period.start > latest.end:
-                        conflict(i, "E7641", period.iso, de_uid, latest.iso)
+                        conflict(i, "E7641", period.id, de_uid, latest.id)
                         counts["ignored"] += 1
                         continue
                     if not self._input_period_open(check_ds, period):
-                        conflict(i, "E7643", period.iso, check_ds)
+                        conflict(i, "E7643", period.id, check_ds)
                         counts["ignored"] += 1
                         continue
 
                 # --- write -------------------------------------------------------------
-                slice_key = (ou_uid, period.iso)
+                slice_key = (ou_uid, period.id)
                 slice_ = st.values.get(slice_key)
                 key = (de_uid, coc_uid, aoc_uid)
                 existing = slice_.get(key) if slice_ is not None else None
@@ -465,10 +464,11 @@ class DataValueImport:
                 }
 
             complete_date = p.get("completeDate") or p.get("completedDate")
-            if complete_date and ds_uid and h_ou and h_pe and parse_period(h_pe):
+            h_period = period_or_none(h_pe) if h_pe else None
+            if complete_date and ds_uid and h_ou and h_period:
                 complete = str(complete_date)[:10]
                 if not self.dry_run:
-                    st.completions[(ds_uid, h_pe, h_ou, h_aoc or default_coc)] = {
+                    st.completions[(ds_uid, h_period.id, h_ou, h_aoc or default_coc)] = {
                         "date": complete,
                         "storedBy": user.username,
                         "completed": True,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from dhis2.periods import parse_period
 from simulator import datasets
 from simulator.datasets import DEMO, DEMO_MAPPING, DEMO_MISSING
-from simulator.periods import parse_period, period_for, recent_periods
 
 
 def test_demo_is_deterministic_per_seed_and_today() -> None:
@@ -89,19 +89,23 @@ def test_bench_sizes_and_empty() -> None:
     assert not empty.objects["organisationUnits"]
 
 
-def test_period_ids() -> None:
-    assert parse_period("2024W1").start.isoformat() == "2024-01-01"
-    assert parse_period("2022W1").start.isoformat() == "2022-01-03"
-    assert parse_period("2024WedW1").start.isoformat() == "2024-01-03"
-    assert parse_period("2022WedW1").start.isoformat() == "2021-12-29"
-    assert parse_period("2024SatW2").start.isoformat() == "2024-01-06"
-    assert parse_period("2024BiW1").end.isoformat() == "2024-01-14"
-    assert parse_period("202402B").start.isoformat() == "2024-03-01"
-    assert parse_period("2025NovS1").start.isoformat() == "2024-11-01"
-    assert parse_period("2025Nov").start.isoformat() == "2024-11-01"
-    assert parse_period("2024AprilS2").start.isoformat() == "2024-10-01"
-    assert parse_period("2020W53") is not None and parse_period("2014W53") is None
-    assert parse_period("2024W0") is None and parse_period("202413") is None
-    p = period_for("Weekly", parse_period("20240715").start)
-    assert p.iso == "2024W29"
-    assert [x.iso for x in recent_periods("Quarterly", p.start, 2)] == ["2024Q1", "2024Q2"]
+def test_generated_periods_are_dhis2_periods() -> None:
+    """The generators take their periods from ``dhis2.periods`` (ISO weeks, DHIS2 ids)."""
+    state = datasets.build("demo-source", 0, {"today": "2021-01-06"})
+    weekly = sorted(
+        (parse_period(pe) for (_ou, pe) in state.values if "W" in pe), key=lambda p: p.start
+    )
+    # 2021-01-06 is in 2021W1 (Mon 4 Jan); the 8 weeks before it end with 2020W53.
+    assert sorted({p.id for p in weekly}, key=lambda i: parse_period(i).start) == [
+        f"2020W{n}" for n in range(46, 54)
+    ]
+    assert weekly[-1].end.isoformat() == "2021-01-03"
+    bench = datasets.build(
+        "bench",
+        0,
+        {"today": "2024-07-15", "period_type": "QuarterlyNov", "periods": 2, "depth": 1},
+    )
+    # November years: 2024NovQ1 is Nov 2023-Jan 2024, so 2024-07-15 lies in 2024NovQ3 (May-Jul)
+    # and the two finished quarters before it are Nov-Jan and Feb-Apr.
+    assert {pe for (_ou, pe) in bench.values} == {"2024NovQ1", "2024NovQ2"}
+    assert datasets.build("bench", 0, {"today": "2024-07-15", "periods": 0}).value_count() == 0

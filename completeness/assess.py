@@ -9,13 +9,13 @@
    date (`serverDate`), as transfers resolve them.
 3. **Org units** (`completeness.hierarchy.walk_org_units`): the selection walked to any depth
    or one level; only units the data set is assigned to are assessed.
-4. **Values**: `GET /api/dataValueSets?dataSet&period&orgUnit...` per (block of `per_request`
-   assessed org units x period) on at most `max_concurrency` threads, through the transfer
-   engine's `transfers.fetch.Fetcher` (bounded prefetch, answers consumed in plan order).
-   Blocks list their org units explicitly (no `children`), so each answer holds exactly whole
-   forms of assessed units and the rows of a block can be judged and handed to `sink` at once.
-   Registrations are read per org unit block for all periods in one
-   `GET /api/completeDataSetRegistrations` (small answers), one block ahead.
+4. **Values**: `plan_reads` splits the forms into requests of whole forms: blocks of up to
+   `per_request` assessed org units listed explicitly (no `children`), each with as many
+   periods as fit `VALUES_PER_REQUEST` and the URL limit. Each plan is one
+   `GET /api/dataValueSets?dataSet&period...&orgUnit...` and one
+   `GET /api/completeDataSetRegistrations` for the same forms, on at most `max_concurrency`
+   threads, read ahead a bounded number of plans and consumed in plan order, so the rows of a
+   plan can be judged and handed to `sink` at once.
 5. **Rows** go to `sink(rows)` per block (bulk inserts); only the summary counters and the
    roll-up sums stay in memory, so 5,000 org units x 12 periods never sit in memory at once.
 
@@ -25,16 +25,16 @@ combo whose `completed` is not false (2.30+ can store `completed: false`).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from dhis2.errors import Dhis2Error, NotFound, UnexpectedResponse
 from dhis2.periods import get_period_type, parse_period, relative_periods
-from transfers.fetch import Fetcher, FetchFailed, FetchUnit, OrgUnitBlock, fetch_params
 
 from .compliance import DISAGGREGATIONS, Compliance, DataSetStructure, compliance_by_form, round1
 from .hierarchy import OrgUnit, RollUp, RollUpAccumulator, Selection, walk_org_units
@@ -83,7 +83,7 @@ class AssessmentSpec:
     required_data_elements: list[str] = field(default_factory=list)
     threshold: float = 100.0
     disaggregation: str = "any"
-    per_request: int = 50
+    per_request: int = 200
     max_concurrency: int = 4
 
 
@@ -282,10 +282,108 @@ def read_registrations(
 
 # ---- running ------------------------------------------------------------------------------
 
+#: Most values one `GET /api/dataValueSets` answer should hold (forms x expected option
+#: combos): bounds the answer's memory while letting small data sets go in a few requests.
+VALUES_PER_REQUEST = 50_000
+#: Longest query string of one request. Tomcat (DHIS2's server) and nginx refuse request lines
+#: beyond 8 KB by default; 200 explicit org units and 12 monthly periods are about 4.3 KB.
+MAX_QUERY_CHARS = 6_000
 
-def _blocks(assessed: Sequence[str], per_request: int) -> list[OrgUnitBlock]:
-    parts = [tuple(assessed[i : i + per_request]) for i in range(0, len(assessed), per_request)]
-    return [OrgUnitBlock(part, False, len(part)) for part in parts]
+
+@dataclass(frozen=True)
+class ReadPlan:
+    """One request pair: the values and the registrations of these org units x periods."""
+
+    index: int
+    org_units: tuple[str, ...]
+    periods: tuple[str, ...]
+
+
+class _Value(NamedTuple):
+    """The fields of an exported data value that compliance reads (`compliance.ValueLike`)."""
+
+    data_element: str | None
+    period: str
+    org_unit: str | None
+    category_option_combo: str | None
+    value: str | None
+    deleted: bool
+
+
+def _chunks(items: Sequence[str], size: int) -> list[tuple[str, ...]]:
+    return [tuple(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def plan_reads(
+    assessed: Sequence[str], periods: Sequence[str], *, per_request: int, cells: int
+) -> list[ReadPlan]:
+    """Split the forms into requests of whole forms: blocks of at most `per_request` org units,
+    each with as many periods as `VALUES_PER_REQUEST` (at `cells` values per form at most)
+    and `MAX_QUERY_CHARS` allow. DHIS2 takes `period` and `orgUnit` repeated in one
+    `dataValueSets` or `completeDataSetRegistrations` request, so 5,000 org units x 12 months
+    are 25 request pairs instead of 1,200 (one per block and period) with one registration
+    read per block; at 30 ms per request that is most of the difference.
+    """
+    if not assessed or not periods:
+        return []
+    forms_budget = max(1, VALUES_PER_REQUEST // max(1, cells))
+    ou_chars = max(len(ou) for ou in assessed) + len("&orgUnit=")
+    pe_chars = max(len(pe) for pe in periods) + len("&period=")
+    fixed = len("dataSet=") + 11
+    size = max(1, min(per_request, forms_budget, (MAX_QUERY_CHARS - fixed - pe_chars) // ou_chars))
+    per_periods = max(
+        1,
+        min(
+            len(periods),
+            forms_budget // size,
+            (MAX_QUERY_CHARS - fixed - size * ou_chars) // pe_chars,
+        ),
+    )
+    plans: list[ReadPlan] = []
+    for block in _chunks(assessed, size):
+        for group in _chunks(periods, per_periods):
+            plans.append(ReadPlan(len(plans), block, group))
+    return plans
+
+
+def read_values(client: Client, *, data_set: str, plan: ReadPlan) -> list[_Value]:
+    """`GET /api/dataValueSets` of the plan's forms (reference §4; no `children`: exactly the
+    listed org units, so every answer holds whole forms)."""
+    params: list[tuple[str, str]] = [("dataSet", data_set)]
+    params.extend(("period", p) for p in plan.periods)
+    params.extend(("orgUnit", ou) for ou in plan.org_units)
+    body = client.get_json("dataValueSets", params=params)  # type: ignore[arg-type]
+    if not isinstance(body, dict):
+        raise UnexpectedResponse(
+            f"DHIS2 answered the data value request with {type(body).__name__} instead of a "
+            "data value set; check the instance URL."
+        )
+    raw = body.get("dataValues") or []  # an empty set may come without the key
+    if not isinstance(raw, list):
+        raise UnexpectedResponse("DHIS2's data value set has no dataValues list.")
+    return [
+        _Value(
+            data_element=_text(item.get("dataElement")),
+            period=str(item.get("period") or ""),
+            org_unit=_text(item.get("orgUnit")),
+            category_option_combo=_text(item.get("categoryOptionCombo")),
+            value=None if item.get("value") is None else str(item.get("value")),
+            deleted=bool(item.get("deleted")),
+        )
+        for item in raw
+        if isinstance(item, dict)
+    ]
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _describe(plan: ReadPlan) -> str:
+    shown = ", ".join(plan.org_units[:3])
+    more = len(plan.org_units) - 3
+    periods = ", ".join(plan.periods)
+    return f"period(s) {periods}, org units {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 def _row(result: Compliance, unit: OrgUnit, registered: bool) -> AssessmentRow:
@@ -304,29 +402,59 @@ def _row(result: Compliance, unit: OrgUnit, registered: bool) -> AssessmentRow:
     )
 
 
-class _Registrations:
-    """Registrations per org unit block, read one block ahead on a single extra thread."""
+Answer = tuple[list[_Value], dict[tuple[str, str], list[str]]]
 
-    def __init__(self, client: Client, data_set: str, periods: list[str]) -> None:
-        self.client, self.data_set, self.periods = client, data_set, periods
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhis2sync-cdsr")
-        self.futures: dict[int, Future[dict[tuple[str, str], list[str]]]] = {}
 
-    def prefetch(self, index: int, block: OrgUnitBlock) -> None:
-        if index not in self.futures:
-            self.futures[index] = self.pool.submit(
-                read_registrations,
-                self.client,
-                data_set=self.data_set,
-                periods=self.periods,
-                org_units=block.org_units,
-            )
+class _Reader:
+    """Reads the plans on at most `max_concurrency` threads (values and registrations of a
+    plan are two requests in flight at once) and yields the answers in plan order. At most
+    `2 * max_concurrency` plans are read ahead, which bounds memory while rows are stored."""
 
-    def get(self, index: int) -> dict[tuple[str, str], list[str]]:
+    def __init__(
+        self, client: Client, data_set: str, plans: Sequence[ReadPlan], max_concurrency: int
+    ) -> None:
+        self.client, self.data_set, self.plans = client, data_set, plans
+        self.ahead = 2 * max(1, max_concurrency)
+        self.pool = ThreadPoolExecutor(
+            max_workers=max(1, max_concurrency), thread_name_prefix="dhis2sync-compl"
+        )
+
+    def _values(self, plan: ReadPlan) -> list[_Value]:
         try:
-            return self.futures.pop(index).result()
+            return read_values(self.client, data_set=self.data_set, plan=plan)
+        except Dhis2Error as exc:
+            raise AssessmentFailed(
+                f"Could not read data values ({_describe(plan)}): {exc}"
+            ) from exc
+
+    def _registrations(self, plan: ReadPlan) -> dict[tuple[str, str], list[str]]:
+        try:
+            return read_registrations(
+                self.client, data_set=self.data_set, periods=plan.periods, org_units=plan.org_units
+            )
         except Dhis2Error as exc:
             raise AssessmentFailed(f"Could not read completeness registrations: {exc}") from exc
+
+    def __iter__(self) -> Iterator[tuple[ReadPlan, Answer]]:
+        pending: deque[tuple[ReadPlan, Future[list[_Value]], Future[Any]]] = deque()
+        remaining = iter(self.plans)
+
+        def fill() -> None:
+            while len(pending) < self.ahead and (plan := next(remaining, None)) is not None:
+                pending.append(
+                    (
+                        plan,
+                        self.pool.submit(self._values, plan),
+                        self.pool.submit(self._registrations, plan),
+                    )
+                )
+
+        fill()
+        while pending:
+            plan, values, registrations = pending.popleft()
+            answer = (values.result(), registrations.result())
+            fill()
+            yield plan, answer
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -376,12 +504,10 @@ def assess_completeness(
         counted_elements=counted,
         missing_org_units=selection.missing_roots,
     )
-    blocks = _blocks(selection.assessed, spec.per_request)
-    units = [
-        FetchUnit(block, period, index) for index, block in enumerate(blocks) for period in periods
-    ]
+    cells = sum(max(1, len(structure.elements.get(uid) or ())) for uid in structure.elements)
+    plans = plan_reads(selection.assessed, periods, per_request=spec.per_request, cells=cells)
     report(5.0, f"Assessing {len(selection.assessed)} org units for {len(periods)} period(s)")
-    for rows in _judged(client, spec, structure, selection, blocks, units, periods, report, result):
+    for rows in _judged(client, spec, structure, selection, plans, report, result):
         for row, judged in rows:
             summary.add(row)
             rollups.add(judged, registered=row.registered)
@@ -396,58 +522,34 @@ def _judged(
     spec: AssessmentSpec,
     structure: DataSetStructure,
     selection: Selection,
-    blocks: list[OrgUnitBlock],
-    units: list[FetchUnit],
-    periods: list[str],
+    plans: list[ReadPlan],
     report: Progress,
     result: AssessmentResult,
 ) -> Iterator[list[tuple[AssessmentRow, Compliance]]]:
-    """Rows per fetch unit, in plan order (block after block, each for every period)."""
-    registrations = _Registrations(client, structure.uid, periods)
-    current: dict[tuple[str, str], list[str]] = {}
-    current_index = -1
-
-    def params_for(unit: FetchUnit) -> list[tuple[str, str]]:
-        return fetch_params(
-            data_set=structure.uid,
-            unit=unit,
-            id_scheme="UID",
-            include_deleted=False,
-            last_updated=None,
-        )
-
+    """Rows per read plan, in plan order (block after block, each for its periods)."""
+    reader = _Reader(client, structure.uid, plans, spec.max_concurrency)
     try:
-        with Fetcher(client, units, params_for, max_concurrency=spec.max_concurrency) as fetcher:
-            for done, (unit, values) in enumerate(fetcher, 1):
-                result.requests += 1
-                if unit.index != current_index:
-                    registrations.prefetch(unit.index, unit.block)
-                    if unit.index + 1 < len(blocks):
-                        registrations.prefetch(unit.index + 1, blocks[unit.index + 1])
-                    current = registrations.get(unit.index)
-                    result.requests += 1
-                    current_index = unit.index
-                members = set(unit.block.org_units)
-                rows = []
-                for judged in compliance_by_form(
-                    structure,
-                    values,
-                    forms=[(ou, unit.period) for ou in unit.block.org_units],
-                    required=spec.required_data_elements or None,
-                    disaggregation=spec.disaggregation,
-                    threshold=spec.threshold,
-                ):
-                    if judged.org_unit not in members or judged.period != unit.period:
-                        continue  # DHIS2 answered more than asked: not ours to judge here
-                    registered = (judged.org_unit, judged.period) in current
-                    unit_info = selection.units[judged.org_unit]
-                    rows.append((_row(judged, unit_info, registered), judged))
-                yield rows
-                report(
-                    5.0 + 94.0 * done / max(1, len(units)),
-                    f"Assessed {done} of {len(units)} requests (period {unit.period})",
-                )
-    except FetchFailed as exc:
-        raise AssessmentFailed(str(exc)) from exc
+        for done, (plan, (values, registered)) in enumerate(reader, 1):
+            result.requests += 2
+            members, wanted = set(plan.org_units), set(plan.periods)
+            rows = []
+            for judged in compliance_by_form(
+                structure,
+                values,
+                forms=[(ou, pe) for pe in plan.periods for ou in plan.org_units],
+                required=spec.required_data_elements or None,
+                disaggregation=spec.disaggregation,
+                threshold=spec.threshold,
+            ):
+                if judged.org_unit not in members or judged.period not in wanted:
+                    continue  # DHIS2 answered more than asked: not ours to judge here
+                unit_info = selection.units[judged.org_unit]
+                form = (judged.org_unit, judged.period)
+                rows.append((_row(judged, unit_info, form in registered), judged))
+            yield rows
+            report(
+                5.0 + 94.0 * done / max(1, len(plans)),
+                f"Assessed {done} of {len(plans)} blocks (period {', '.join(plan.periods)})",
+            )
     finally:
-        registrations.close()
+        reader.close()

@@ -9,7 +9,7 @@ from django.utils.html import format_html, format_html_join
 from . import cron, schedules
 from .forms import ScheduleForm
 from .models import Run, RunLogEntry, Schedule
-from .registry import OPERATIONS
+from .registry import OPERATIONS, kind_choices
 from .services import Busy, request_cancel
 
 
@@ -25,6 +25,19 @@ class RunLogEntryInline(admin.TabularInline):
         return False
 
 
+class RunKindFilter(admin.SimpleListFilter):
+    """The operations of the registry (`kind_choices`), not a DISTINCT over every run."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return kind_choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> QuerySet[Run]:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Run)
 class RunAdmin(admin.ModelAdmin):
     list_display = [
@@ -37,10 +50,20 @@ class RunAdmin(admin.ModelAdmin):
         "started_by",
         "created_at",
     ]
-    list_filter = ["status", "kind", "trigger", "schedule"]
+    # With 100,000 runs the changelist spent seconds on a full-table COUNT(*) (the "show all"
+    # count), SELECT DISTINCT kind and the date hierarchy (SELECT DISTINCT of a truncated date,
+    # a Python function per row on SQLite). Kinds come from the registry and dates from a fixed
+    # choice of ranges instead: none of them reads the table.
+    show_full_result_count = False
+    list_filter = [
+        "status",
+        RunKindFilter,
+        "trigger",
+        ("created_at", admin.DateFieldListFilter),
+        "schedule",
+    ]
     list_select_related = ["started_by", "schedule"]
     search_fields = ["title", "error"]
-    date_hierarchy = "created_at"
     readonly_fields = [
         "kind", "title", "status", "trigger", "started_by", "schedule", "params", "progress",
         "progress_message", "stats", "error", "cancel_requested", "task_id", "created_at",

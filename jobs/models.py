@@ -72,6 +72,10 @@ class Run(models.Model):
             models.Index(fields=["kind", "status"], name="run_kind_status_idx"),
             models.Index(fields=["status", "heartbeat_at"], name="run_status_heartbeat_idx"),
             models.Index(fields=["target", "status"], name="run_target_status_idx"),
+            # The run list, the admin and the API filtered by status or kind, newest first:
+            # without these a page of 100,000 runs sorted every matching row (~80 ms).
+            models.Index(fields=["status", "-created_at", "-id"], name="run_status_created_idx"),
+            models.Index(fields=["kind", "-created_at", "-id"], name="run_kind_created_idx"),
         ]
         constraints = [
             # At most one queued or running run per job, whoever starts it (pages, API,

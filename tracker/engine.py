@@ -7,28 +7,40 @@
 2. Source events are read page by page (`tracker.read.iter_event_pages`), turned into the
    destination's minimal payload (`tracker.transform.event_payload`) and sent in batches of
    `batch_size` (`tracker.write`): async tracker jobs polled to the end, or legacy summaries.
-   At most one page and one batch are in memory.
-3. Checkpoint: `observer.batch_accepted(key, result)` right after the destination stored a whole
-   batch without any error (not in dry runs). The key is a digest of the batch's source event
-   UIDs and `updatedAt`, so a resumed run that reads the same source again forms the same
-   batches and skips those keys (`spec.accepted_batches`); if the source changed meanwhile the
-   keys differ and the batch is simply sent again, which is harmless: events keep their UIDs and
-   are imported with CREATE_AND_UPDATE, so nothing is ever duplicated.
+   Up to `Tuning.max_in_flight` batches are sent and waited for on worker threads while the
+   next page is read and the next batch posted (one job at a time, each polled to the end,
+   spent most of a run waiting); their results are taken in batch order on the run's thread,
+   which alone calls the observer; the next page is read on a thread meanwhile. At most two
+   pages and `max_in_flight + 1` batches are in memory.
+3. Checkpoint: `observer.batch_accepted(key, result)` as soon as the destination stored a whole
+   batch without any error (not in dry runs). When the run stops (a refused batch, a source
+   error, a cancel), the batches already sent are waited for and checkpointed first: DHIS2
+   imports them anyway, so a resume must not count them as missing. The key is a digest of
+   the batch's source event UIDs and `updatedAt`, so a resumed run that reads the same source
+   again forms the same batches and skips those keys (`spec.accepted_batches`); if the source
+   changed meanwhile the keys differ and the batch is simply sent again, which is harmless:
+   events keep their UIDs and are imported with CREATE_AND_UPDATE, so nothing is duplicated.
 4. Per-event errors (DHIS2 code, event, message, the event's org unit) are collected; the run
    goes on with the other batches. A batch the destination did not take at all (`BatchFailed`)
    stops the run with `EventTransferFailed`, holding what was done so far.
 
-`observer.progress` is called after every page and every batch and is the cancel point: what it
-raises stops the run unchanged. `result.server_time` (the source's clock at the start, UTC) is
-the next incremental watermark; move it only when `result.all_accepted`.
+`observer.progress` is called after every page and every batch, and every
+`Tuning.wait_report_interval` seconds while a job is waited for; it is the cancel point: what it
+raises stops the run (after the batches in flight, see 3). `result.server_time` (the source's
+clock at the start, UTC) is the next incremental watermark; move it only when
+`result.all_accepted`.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import deque
+from collections.abc import Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dhis2.errors import Dhis2Error
 from transfers.fetch import last_updated_param, source_clock
@@ -36,7 +48,16 @@ from transfers.fetch import last_updated_param, source_clock
 from .preview import count_events
 from .read import OU_MODES, EventQuery, events_api_for, iter_event_pages
 from .transform import STRIPPABLE, EventMappings, event_payload
-from .write import BatchFailed, BatchResult, EventError, Polling, send_in_parts, writer_for
+from .write import (
+    BatchFailed,
+    BatchResult,
+    EventError,
+    LegacyWriter,
+    Polling,
+    TrackerWriter,
+    send_in_parts,
+    writer_for,
+)
 
 if TYPE_CHECKING:
     from dhis2.client import Client
@@ -53,6 +74,8 @@ __all__ = [
     "run_event_transfer",
     "validate_spec",
 ]
+
+_T = TypeVar("_T")
 
 STAT_KEYS = (
     "fetched", "sent", "created", "updated", "deleted", "ignored", "errors", "batches",
@@ -75,8 +98,8 @@ class EventTransferSpec:
     mappings: EventMappings = field(default_factory=EventMappings)
     strip_fields: list[str] = field(default_factory=list)
     dry_run: bool = False
-    batch_size: int = 200
-    page_size: int = 200
+    batch_size: int = 1000
+    page_size: int = 1000
     accepted_batches: frozenset[str] = frozenset()
 
 
@@ -95,6 +118,11 @@ class Tuning:
     polling: Polling = field(default_factory=Polling)
     count_first: bool = True
     max_errors_kept: int = 10_000
+    #: Batches sent and not yet finished at once: while DHIS2 imports one job, the next page is
+    #: read and the next batch posted. 1 still overlaps reading with the job; 0 is not allowed.
+    max_in_flight: int = 2
+    #: How often the run reports progress (heartbeat, cancel point) while it waits for a job.
+    wait_report_interval: float = 5.0
 
 
 @dataclass
@@ -232,19 +260,30 @@ class _Run:
                 obs.log("warning", f"Could not count the events first ({exc}); reading anyway")
         writer = writer_for(self.destination, api=self.destination_api, polling=self.tuning.polling)
         batch: list[dict[str, Any]] = []
+        sender = _Sender(writer, dry_run=spec.dry_run, max_in_flight=self.tuning.max_in_flight)
         try:
-            for page in iter_event_pages(
-                self.source, query, api=self.source_api, page_size=spec.page_size
-            ):
-                self.stats["fetched"] += len(page.events)
-                for event in page.events:
-                    batch.append(event)
-                    if len(batch) >= spec.batch_size:
-                        self._flush(writer, batch)
-                        batch = []
-                obs.progress(self.percent(), f"{self.stats['fetched']} events read")
-            if batch:
-                self._flush(writer, batch)
+            try:
+                pages = iter_event_pages(
+                    self.source, query, api=self.source_api, page_size=spec.page_size
+                )
+                with closing(_read_ahead(pages)) as ahead:
+                    for page in ahead:
+                        self.stats["fetched"] += len(page.events)
+                        for event in page.events:
+                            batch.append(event)
+                            if len(batch) >= spec.batch_size:
+                                self._flush(sender, batch)
+                                batch = []
+                        obs.progress(self.percent(), f"{self.stats['fetched']} events read")
+                if batch:
+                    self._flush(sender, batch)
+                while sender.pending:
+                    self._collect(sender)
+            except BaseException:
+                self._drain(sender)
+                raise
+            finally:
+                sender.close()
         except BatchFailed as exc:
             self.stats["jobs_polled"] += exc.jobs_polled
             self.failed_batches += 1
@@ -265,7 +304,9 @@ class _Run:
         obs.progress(100.0, message)
         return self.result(message)
 
-    def _flush(self, writer: Any, events: list[dict[str, Any]]) -> None:
+    def _flush(self, sender: _Sender, events: list[dict[str, Any]]) -> None:
+        """Send one batch (unless a checkpoint says it was accepted before), after making room
+        among the batches in flight."""
         spec = self.spec
         key = batch_key(events)
         if key in spec.accepted_batches:
@@ -273,22 +314,51 @@ class _Run:
             self.stats["skipped_events"] += len(events)
             return
         payloads = [
-            event_payload(e, mappings=spec.mappings, strip=spec.strip_fields, dialect=writer.api)
+            event_payload(e, mappings=spec.mappings, strip=spec.strip_fields, dialect=sender.api)
             for e in events
         ]
-        self.observer.progress(self.percent(), f"Sending a batch of {len(payloads)} events")
-        s = self.stats
+        while sender.full:
+            self._collect(sender)
+        org_units = {e.get("event"): e.get("orgUnit") for e in events}
+        sender.submit(key, payloads, org_units)
+        self.observer.progress(self.percent(), f"Sent a batch of {len(payloads)} events")
 
-        def split(size: int) -> None:
+    def _collect(self, sender: _Sender) -> None:
+        """Wait for the oldest batch in flight (reporting progress meanwhile: the heartbeat and
+        the cancel point) and record what the destination did with it."""
+        interval = self.tuning.wait_report_interval
+        while not sender.oldest_done(timeout=interval):
+            self.observer.progress(self.percent(), "Waiting for the destination's import job")
+        self._record(*sender.pop())
+
+    def _drain(self, sender: _Sender) -> None:
+        """The run is stopping: no new batch is sent, the ones in flight are waited for and
+        those the destination accepted are checkpointed. Never calls `observer.progress`
+        (it may be what is raising) and keeps the first failure for the caller."""
+        while sender.pending:
+            try:
+                self._record(*sender.pop(), quiet=True)
+            except BatchFailed as exc:
+                self.stats["jobs_polled"] += exc.jobs_polled
+                self.failed_batches += 1
+
+    def _record(
+        self,
+        key: str,
+        result: BatchResult,
+        org_units: dict[Any, Any],
+        splits: list[int],
+        *,
+        quiet: bool = False,
+    ) -> None:
+        s = self.stats
+        for size in splits:
             s["splits"] += 1
             self.observer.log(
                 "info",
                 f"The destination gave up on {size} events at once (504, 413 or timeout); "
                 "splitting them in two",
             )
-            self.observer.progress(self.percent(), f"Splitting {size} events in two")
-
-        result = send_in_parts(writer, payloads, dry_run=spec.dry_run, on_split=split)
         s["batches"] += 1
         s["sent"] += result.sent
         s["created"] += result.created
@@ -297,7 +367,6 @@ class _Run:
         s["ignored"] += result.ignored
         s["jobs_polled"] += result.jobs_polled
         s["errors"] += len(result.errors)
-        org_units = {e.get("event"): e.get("orgUnit") for e in events}
         for error in result.errors:
             error.org_unit = org_units.get(error.event)
             if len(self.errors) < self.tuning.max_errors_kept:
@@ -309,9 +378,63 @@ class _Run:
                 f"event(s) refused, e.g. {result.errors[0].code or ''} "
                 f"{result.errors[0].message}".replace("  ", " "),
             )
-        elif not spec.dry_run:
+        elif not self.spec.dry_run:
             self.observer.batch_accepted(key, result)
-        self.observer.progress(self.percent(), f"{s['sent']} events sent")
+        if not quiet:
+            self.observer.progress(self.percent(), f"{s['sent']} events sent")
+
+
+def _read_ahead(pages: Iterator[_T]) -> Generator[_T, None, None]:
+    """The pages of `pages`, the next one read on a thread while the caller sends this one
+    (the source's answer time then hides behind the destination's jobs). What reading raises
+    comes out of the `next` that would have returned the page."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dhis2sync-ev-read") as pool:
+        future = pool.submit(next, pages, None)
+        while (page := future.result()) is not None:
+            future = pool.submit(next, pages, None)
+            yield page
+
+
+class _Sender:
+    """Batches in flight: each is sent (and its job waited for) on a worker thread, at most
+    `max_in_flight` at once; results are taken oldest first. Worker threads only talk to
+    DHIS2: splits are noted in a list the run's thread logs when it takes the result."""
+
+    def __init__(
+        self, writer: TrackerWriter | LegacyWriter, *, dry_run: bool, max_in_flight: int
+    ) -> None:
+        self.writer, self.dry_run = writer, dry_run
+        self.api = writer.api
+        self.limit = max(1, max_in_flight)
+        self.pool = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="dhis2sync-ev")
+        self.queue: deque[tuple[str, Future[BatchResult], dict[Any, Any], list[int]]] = deque()
+
+    @property
+    def pending(self) -> int:
+        return len(self.queue)
+
+    @property
+    def full(self) -> bool:
+        return len(self.queue) >= self.limit
+
+    def submit(self, key: str, payloads: list[dict[str, Any]], org_units: dict[Any, Any]) -> None:
+        splits: list[int] = []
+        future = self.pool.submit(
+            send_in_parts, self.writer, payloads, dry_run=self.dry_run, on_split=splits.append
+        )
+        self.queue.append((key, future, org_units, splits))
+
+    def oldest_done(self, *, timeout: float) -> bool:
+        done, _ = wait([self.queue[0][1]], timeout=timeout)
+        return bool(done)
+
+    def pop(self) -> tuple[str, BatchResult, dict[Any, Any], list[int]]:
+        """The oldest batch's outcome; raises its `BatchFailed`."""
+        key, future, org_units, splits = self.queue.popleft()
+        return key, future.result(), org_units, splits
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_event_transfer(

@@ -24,10 +24,14 @@ from .models import EventBatchCheckpoint, EventTransfer, EventTransferError
 from .services import _as_date, effective_mappings, incremental_bound, resume_chain
 from .write import BatchResult, EventError, Polling
 
-#: Batch and page sizes of a run (DHIS2's own importer copes well with a few hundred events);
-#: settings `TRACKER_BATCH_SIZE` and `TRACKER_PAGE_SIZE` change them.
-BATCH_SIZE = 200
-PAGE_SIZE = 200
+#: Batch and page sizes of a run (DHIS2's tracker importer takes 1,000 events per job in its
+#: stride; 200-event jobs made a run mostly waiting for jobs; a page costs DHIS2 a query
+#: whatever its size, and 5,000 events are about 5 MB of JSON), and how many batches may be in
+#: flight at once; settings `TRACKER_BATCH_SIZE`, `TRACKER_PAGE_SIZE` and
+#: `TRACKER_MAX_IN_FLIGHT` change them.
+BATCH_SIZE = 1000
+PAGE_SIZE = 5000
+MAX_IN_FLIGHT = 2
 
 
 class RunObserver:
@@ -60,11 +64,13 @@ class RunObserver:
 
 
 def _tuning() -> Tuning:
+    default = Polling()
     return Tuning(
         polling=Polling(
-            interval=float(getattr(settings, "TRACKER_JOB_POLL_INTERVAL", 1.0)),
-            timeout=float(getattr(settings, "TRACKER_JOB_POLL_TIMEOUT", 1800.0)),
-        )
+            interval=float(getattr(settings, "TRACKER_JOB_POLL_INTERVAL", default.interval)),
+            timeout=float(getattr(settings, "TRACKER_JOB_POLL_TIMEOUT", default.timeout)),
+        ),
+        max_in_flight=int(getattr(settings, "TRACKER_MAX_IN_FLIGHT", MAX_IN_FLIGHT)),
     )
 
 

@@ -133,9 +133,11 @@ def _refused(exc: Dhis2Error, count: int) -> BatchFailed:
 class Polling:
     """How long and how often to wait for a tracker import job."""
 
-    interval: float = 1.0
+    #: The first poll comes soon (DHIS2 imports a batch of 1,000 events in about a second),
+    #: then the wait grows by `backoff` up to `max_interval`: a slow job costs few polls.
+    interval: float = 0.2
     backoff: float = 1.5
-    max_interval: float = 15.0
+    max_interval: float = 5.0
     timeout: float = 1800.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic

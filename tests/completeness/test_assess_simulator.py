@@ -124,9 +124,11 @@ def test_every_row_matches_the_simulator_database(
     assert result.periods == MONTHS  # resolved on the simulator's date, 2024-07-15
     assert {(r.org_unit, r.period): as_expected(r) for r in rows} == want
     assert len(rows) == len(want) == len(ous) * 6
-    # streamed: no block is larger than one request's org units
-    assert max(len(b) for b in batches) <= 7
-    assert len(batches) == -(-len(ous) // 7) * 6
+    # streamed: one batch per request of at most 7 org units, all 6 months in that request
+    # (whole forms: DHIS2 takes `period` repeated), plus its one registration read
+    assert max(len(b) for b in batches) <= 7 * 6
+    assert len(batches) == -(-len(ous) // 7)
+    assert result.requests == 2 * len(batches)
     assert progress == sorted(progress) and progress[-1] == 100.0
     s = result.summary
     assert s.assessed == len(want)

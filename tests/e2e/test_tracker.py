@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
 from jobs.models import Run
 from simulator import Faults
@@ -78,6 +79,7 @@ def test_every_event_arrives_once_and_a_rerun_creates_nothing(served: Served) ->
     assert again.stats["created"] == 0 and again.stats["updated"] == len(expected)
 
 
+@override_settings(TRACKER_BATCH_SIZE=200)  # the demo's few hundred events in several batches
 def test_a_run_that_failed_midway_resumes_without_duplicates(served: Served) -> None:
     units = served.source.state.objects["organisationUnits"]
     deepest = max(o["level"] for o in units.values())

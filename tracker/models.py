@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from connections.models import ConnectionProfile
-from dhis2.uids import is_valid_uid
+from dhis2.uids import is_valid_uid, validate_uid
 from jobs.models import Run
 
 STRIPPABLE_FIELDS = ("notes", "assigned_user", "coordinates")
@@ -25,10 +25,11 @@ MAPPING_KINDS = ("program", "program_stage", "data_element", "org_unit", "attrib
 
 
 def _check_uid(value: Any, what: str) -> None:
-    if not isinstance(value, str) or not is_valid_uid(value):
-        raise ValidationError(
-            f"{what} '{value}' is not a DHIS2 UID: 11 letters or digits, starting with a letter."
-        )
+    """One rule and one wording for UIDs everywhere: `dhis2.uids.validate_uid`."""
+    try:
+        validate_uid(value, what)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
 
 
 def validate_uid_list(value: Any) -> None:

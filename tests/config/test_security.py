@@ -4,7 +4,10 @@ platform's own error pages with DEBUG off (the test settings run with DEBUG off)
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -119,7 +122,40 @@ def test_session_and_csrf_cookies_are_hardened(alice: User) -> None:
     for cookie in (csrf, session):
         assert cookie["httponly"] is True
         assert cookie["samesite"] == "Lax"
-        assert cookie["secure"] is True  # DEBUG is off in the test settings
+        # Secure as the settings say: with DEBUG off when they were read, which plain pytest
+        # has and `make test` (DEBUG=true) has not; production is checked in a fresh process
+        # below.
+        assert (
+            bool(cookie["secure"]) is settings.SESSION_COOKIE_SECURE is settings.CSRF_COOKIE_SECURE
+        )
+
+
+def test_production_settings_mark_both_cookies_secure(tmp_path) -> None:
+    """With DEBUG off, as in production, both cookies are Secure (read in a fresh process,
+    since the settings module decides it when it is imported)."""
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY)"
+    )
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "production-like-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+        "ENCRYPTION_KEYS": "jf-yG5Y4aG4vFC13Sg3C1iOBu2ikA6FLdwiEv33WYPo=",
+        "ALLOWED_HOSTS": "dhis2sync.example.org",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=Path(settings.BASE_DIR),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    assert out[-3:] == ["True", "True", "True"]
 
 
 def test_pages_send_security_headers_and_a_strict_csp(alice: User) -> None:

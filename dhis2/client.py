@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
-from types import TracebackType
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import parse_qsl
 
 import httpx
@@ -24,6 +23,7 @@ import tenacity
 
 from . import paging
 from .auth import BasicAuth, TokenAuth, redact, redact_data
+from .closing import ClosesOnExit
 from .errors import (
     Dhis2Error,
     NotDhis2,
@@ -51,6 +51,7 @@ __all__ = [
     "Decision",
     "Failure",
     "FailureHook",
+    "JsonSendOptions",
     "Response",
     "RetryEvent",
     "RetryPolicy",
@@ -82,7 +83,18 @@ class Response:
     url: str = ""
 
 
-class Client:
+class JsonSendOptions(TypedDict, total=False):
+    """What `post_json` and `put_json` pass on to `Client.request`; `ok_statuses` defaults to
+    (409,) there, the rest to `request`'s defaults."""
+
+    params: Mapping[str, Any] | None
+    ok_statuses: Collection[int]
+    retry_on: Collection[int] | None
+    timeout: float | None
+    attempts: int | None
+
+
+class Client(ClosesOnExit):
     """DHIS2 Web API client for one instance.
 
     Sends `Accept: application/json` and `X-Requested-With: XMLHttpRequest`: without the latter
@@ -131,17 +143,6 @@ class Client:
 
     def close(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> Client:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"Client(base_url={self.base_url!r}, auth={self._auth!r})"
@@ -315,55 +316,17 @@ class Client:
         """GET and return the parsed JSON body (None for an empty body)."""
         return self.request("GET", path, params=params).body
 
-    def post_json(
-        self,
-        path: str,
-        body: Any,
-        *,
-        params: Mapping[str, Any] | None = None,
-        ok_statuses: Collection[int] = (409,),
-        retry_on: Collection[int] | None = None,
-        timeout: float | None = None,
-        attempts: int | None = None,
-    ) -> Response:
+    def post_json(self, path: str, body: Any, **options: Unpack[JsonSendOptions]) -> Response:
         """POST JSON. 409 is returned, not raised: 2.38+ import endpoints report conflicts so."""
-        return self._send_json("POST", path, body, params, ok_statuses, retry_on, timeout, attempts)
+        return self._send_json("POST", path, body, options)
 
-    def _send_json(
-        self,
-        method: str,
-        path: str,
-        body: Any,
-        params: Mapping[str, Any] | None,
-        ok_statuses: Collection[int],
-        retry_on: Collection[int] | None,
-        timeout: float | None,
-        attempts: int | None,
-    ) -> Response:
-        return self.request(
-            method,
-            path,
-            params=params,
-            json=body,
-            ok_statuses=ok_statuses,
-            retry_on=retry_on,
-            timeout=timeout,
-            attempts=attempts,
-        )
-
-    def put_json(
-        self,
-        path: str,
-        body: Any,
-        *,
-        params: Mapping[str, Any] | None = None,
-        ok_statuses: Collection[int] = (409,),
-        retry_on: Collection[int] | None = None,
-        timeout: float | None = None,
-        attempts: int | None = None,
-    ) -> Response:
+    def put_json(self, path: str, body: Any, **options: Unpack[JsonSendOptions]) -> Response:
         """PUT JSON (same 409 handling as `post_json`)."""
-        return self._send_json("PUT", path, body, params, ok_statuses, retry_on, timeout, attempts)
+        return self._send_json("PUT", path, body, options)
+
+    def _send_json(self, method: str, path: str, body: Any, options: JsonSendOptions) -> Response:
+        options.setdefault("ok_statuses", (409,))
+        return self.request(method, path, json=body, **options)
 
     def delete(
         self,
@@ -441,39 +404,16 @@ class Client:
     # ---- lists --------------------------------------------------------------------------------
 
     def iter_pages(
-        self,
-        resource: str,
-        *,
-        fields: str | Sequence[str] = "id,name",
-        filters: Sequence[str] = (),
-        page_size: int = 1000,
-        params: Mapping[str, Any] | None = None,
-        items_key: str | None = None,
+        self, resource: str, **options: Unpack[paging.PageOptions]
     ) -> Iterator[dict[str, Any]]:
-        """Yield every item of `/api/<resource>` across pages (see `dhis2.paging`)."""
-        return paging.iter_pages(
-            self,
-            resource,
-            fields=fields,
-            filters=filters,
-            page_size=page_size,
-            params=params,
-            items_key=items_key,
-        )
+        """Yield every item of `/api/<resource>` across pages (see `dhis2.paging.iter_pages`)."""
+        return paging.iter_pages(self, resource, **options)
 
     def list_all(
-        self,
-        resource: str,
-        *,
-        fields: str | Sequence[str] = "id,name",
-        filters: Sequence[str] = (),
-        params: Mapping[str, Any] | None = None,
-        items_key: str | None = None,
+        self, resource: str, **options: Unpack[paging.ListOptions]
     ) -> list[dict[str, Any]]:
-        """Every item of `/api/<resource>` in one `paging=false` request."""
-        return paging.list_all(
-            self, resource, fields=fields, filters=filters, params=params, items_key=items_key
-        )
+        """Every item of `/api/<resource>` in one `paging=false` request (`paging.list_all`)."""
+        return paging.list_all(self, resource, **options)
 
 
 @dataclass

@@ -420,19 +420,35 @@ def _looks_like_tls(chain: list[BaseException]) -> bool:
     return False
 
 
+# (exception class, reason) in the order they are tried: subclasses before their bases.
+_TIMEOUT_REASONS: tuple[tuple[type[httpx.TransportError], str], ...] = (
+    (httpx.ConnectTimeout, "connect timeout"),
+    (httpx.ReadTimeout, "read timeout"),
+    (httpx.WriteTimeout, "write timeout"),
+    (httpx.PoolTimeout, "connection pool timeout"),
+    (httpx.TimeoutException, "timeout"),
+)
+# Tried only after TLS and OS-level causes (DNS, refused, reset), which say more.
+_OTHER_REASONS: tuple[tuple[type[httpx.TransportError], str], ...] = (
+    (httpx.RemoteProtocolError, "server closed the connection without a valid answer"),
+    (httpx.ReadError, "connection lost while reading the answer"),
+    (httpx.WriteError, "connection lost while sending the request"),
+    (httpx.ConnectError, "could not connect"),
+)
+
+
+def _first_reason(
+    exc: httpx.TransportError, reasons: tuple[tuple[type[httpx.TransportError], str], ...]
+) -> str | None:
+    return next((reason for kind, reason in reasons if isinstance(exc, kind)), None)
+
+
 def describe_transport_error(exc: httpx.TransportError) -> str:
     """Short human reason for a network failure ("connection refused", "read timeout")."""
     chain = exception_chain(exc)
-    if isinstance(exc, httpx.ConnectTimeout):
-        return "connect timeout"
-    if isinstance(exc, httpx.ReadTimeout):
-        return "read timeout"
-    if isinstance(exc, httpx.WriteTimeout):
-        return "write timeout"
-    if isinstance(exc, httpx.PoolTimeout):
-        return "connection pool timeout"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout"
+    timeout = _first_reason(exc, _TIMEOUT_REASONS)
+    if timeout is not None:
+        return timeout
     if _looks_like_tls(chain):
         return "TLS/certificate error"
     text = " ".join(str(e) for e in chain).lower()
@@ -445,15 +461,7 @@ def describe_transport_error(exc: httpx.TransportError) -> str:
         return "connection refused"
     if errno.ECONNRESET in errnos or "connection reset" in text:
         return "connection reset"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "server closed the connection without a valid answer"
-    if isinstance(exc, httpx.ReadError):
-        return "connection lost while reading the answer"
-    if isinstance(exc, httpx.WriteError):
-        return "connection lost while sending the request"
-    if isinstance(exc, httpx.ConnectError):
-        return "could not connect"
-    return "network error"
+    return _first_reason(exc, _OTHER_REASONS) or "network error"
 
 
 def error_for_transport(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from .errors import UnexpectedResponse
 
@@ -95,6 +95,25 @@ def _opt_str(value: Any) -> str | None:
 def _dict(value: Any) -> dict[str, Any]:
     """`value` when it is a JSON object, else an empty one (absent or malformed parts)."""
     return value if isinstance(value, dict) else {}
+
+
+class _Counts(TypedDict):
+    imported: int
+    updated: int
+    ignored: int
+    deleted: int
+
+
+def _counts(raw: Any) -> _Counts:
+    """The four ImportSummary counts of `raw` (an `importCount` object or ImportSummaries), 0
+    where absent or malformed; spread into the summary dataclasses, which name them alike."""
+    counts = _dict(raw)
+    return _Counts(
+        imported=_int(counts.get("imported")),
+        updated=_int(counts.get("updated")),
+        ignored=_int(counts.get("ignored")),
+        deleted=_int(counts.get("deleted")),
+    )
 
 
 def _stats(raw: Any) -> dict[str, int]:
@@ -179,14 +198,14 @@ class DataImportSummary:
     """
 
     status: str
-    imported: int
-    updated: int
-    ignored: int
-    deleted: int
-    conflicts: list[ImportConflict]
-    rejected_indexes: list[int]
-    description: str | None
-    web_message: dict[str, Any] | None
+    imported: int = 0
+    updated: int = 0
+    ignored: int = 0
+    deleted: int = 0
+    conflicts: list[ImportConflict] = field(default_factory=list)
+    rejected_indexes: list[int] = field(default_factory=list)
+    description: str | None = None
+    web_message: dict[str, Any] | None = None
     data_set_complete: str | None = None
 
     @property
@@ -223,7 +242,6 @@ def _is_data_summary(inner: Any) -> bool:
 def _data_summary_from(
     inner: dict[str, Any], web_message: dict[str, Any] | None
 ) -> DataImportSummary:
-    counts = _dict(inner.get("importCount"))
     raw_conflicts = inner.get("conflicts")
     conflicts = (
         [parse_import_conflict(c) for c in raw_conflicts] if isinstance(raw_conflicts, list) else []
@@ -235,10 +253,7 @@ def _data_summary_from(
     complete = inner.get("dataSetComplete")
     return DataImportSummary(
         status=status.upper(),
-        imported=_int(counts.get("imported")),
-        updated=_int(counts.get("updated")),
-        ignored=_int(counts.get("ignored")),
-        deleted=_int(counts.get("deleted")),
+        **_counts(inner.get("importCount")),
         conflicts=conflicts,
         rejected_indexes=[i for i in rejected if isinstance(i, int)]
         if isinstance(rejected, list)
@@ -263,15 +278,7 @@ def parse_data_import_summary(body: Any) -> DataImportSummary:
     if web_message is None and _is_plain_web_message(inner):
         assert isinstance(inner, dict)
         return DataImportSummary(
-            status="ERROR",
-            imported=0,
-            updated=0,
-            ignored=0,
-            deleted=0,
-            conflicts=[],
-            rejected_indexes=[],
-            description=_web_message_description(inner),
-            web_message=inner,
+            status="ERROR", description=_web_message_description(inner), web_message=inner
         )
     raise _unexpected("a data import summary", inner)
 
@@ -575,11 +582,11 @@ class LegacyEventImportSummaries:
     """ImportSummaries of legacy `/api/events` (2.36-2.41)."""
 
     status: str
-    imported: int
-    updated: int
-    deleted: int
-    ignored: int
-    summaries: list[LegacyEventSummary]
+    imported: int = 0
+    updated: int = 0
+    deleted: int = 0
+    ignored: int = 0
+    summaries: list[LegacyEventSummary] = field(default_factory=list)
     total: int = 0
     description: str | None = None
     web_message: dict[str, Any] | None = None
@@ -593,21 +600,22 @@ class LegacyEventImportSummaries:
         return [s.reference for s in self.summaries if s.status == "ERROR" and s.reference]
 
 
-def _legacy_summary(raw: dict[str, Any]) -> LegacyEventSummary:
-    counts = _dict(raw.get("importCount"))
-    conflicts = raw.get("conflicts")
+def _legacy_status(raw: dict[str, Any]) -> str:
+    """A legacy summary's status, upper-cased; ERROR when missing (nothing says it worked)."""
     status = raw.get("status")
+    return status.upper() if isinstance(status, str) else "ERROR"
+
+
+def _legacy_summary(raw: dict[str, Any]) -> LegacyEventSummary:
+    conflicts = raw.get("conflicts")
     return LegacyEventSummary(
         reference=_opt_str(raw.get("reference")),
-        status=status.upper() if isinstance(status, str) else "ERROR",
+        status=_legacy_status(raw),
         conflicts=[parse_import_conflict(c) for c in conflicts]
         if isinstance(conflicts, list)
         else [],
         description=_opt_str(raw.get("description")),
-        imported=_int(counts.get("imported")),
-        updated=_int(counts.get("updated")),
-        ignored=_int(counts.get("ignored")),
-        deleted=_int(counts.get("deleted")),
+        **_counts(raw.get("importCount")),
     )
 
 
@@ -619,13 +627,9 @@ def parse_legacy_event_summaries(body: Any) -> LegacyEventImportSummaries:
     inner, web_message = unwrap_web_message(body)
     if isinstance(inner, dict) and isinstance(inner.get("importSummaries"), list):
         summaries = [_legacy_summary(s) for s in inner["importSummaries"] if isinstance(s, dict)]
-        status = inner.get("status")
         return LegacyEventImportSummaries(
-            status=status.upper() if isinstance(status, str) else "ERROR",
-            imported=_int(inner.get("imported")),
-            updated=_int(inner.get("updated")),
-            deleted=_int(inner.get("deleted")),
-            ignored=_int(inner.get("ignored")),
+            status=_legacy_status(inner),
+            **_counts(inner),
             summaries=summaries,
             total=_int(inner.get("total")) or len(summaries),
             description=_opt_str(inner.get("description")),
@@ -636,10 +640,7 @@ def parse_legacy_event_summaries(body: Any) -> LegacyEventImportSummaries:
         one = _legacy_summary(inner)
         return LegacyEventImportSummaries(
             status=one.status,
-            imported=one.imported,
-            updated=one.updated,
-            deleted=one.deleted,
-            ignored=one.ignored,
+            **_counts(inner.get("importCount")),
             summaries=[one],
             total=1,
             description=one.description,
@@ -648,14 +649,7 @@ def parse_legacy_event_summaries(body: Any) -> LegacyEventImportSummaries:
     if web_message is None and _is_plain_web_message(inner):
         assert isinstance(inner, dict)
         return LegacyEventImportSummaries(
-            status="ERROR",
-            imported=0,
-            updated=0,
-            deleted=0,
-            ignored=0,
-            summaries=[],
-            description=_web_message_description(inner),
-            web_message=inner,
+            status="ERROR", description=_web_message_description(inner), web_message=inner
         )
     raise _unexpected("legacy event import summaries", inner)
 

@@ -10,7 +10,7 @@ is only used as the "there is more" signal; the next request is built against ou
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .errors import UnexpectedResponse
 from .filters import join_fields
@@ -18,7 +18,7 @@ from .filters import join_fields
 if TYPE_CHECKING:
     from .client import Client
 
-__all__ = ["items_key_for", "iter_pages", "list_all"]
+__all__ = ["ListOptions", "PageOptions", "items_key_for", "iter_pages", "list_all"]
 
 
 def items_key_for(resource: str) -> str:
@@ -84,6 +84,21 @@ def _has_next(pager: Mapping[str, Any], requested: int, n_items: int, page_size:
     if "prevPage" in pager or (isinstance(page_count, int) and pager.get("total")):
         return False  # a complete metadata pager without nextPage: last page
     return n_items >= page_size
+
+
+class ListOptions(TypedDict, total=False):
+    """The keyword options of `list_all` (and `Client.list_all`), defaults as there."""
+
+    fields: str | Sequence[str]
+    filters: Sequence[str]
+    params: Mapping[str, Any] | None
+    items_key: str | None
+
+
+class PageOptions(ListOptions, total=False):
+    """The keyword options of `iter_pages` (and `Client.iter_pages`), defaults as there."""
+
+    page_size: int
 
 
 def iter_pages(

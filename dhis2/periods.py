@@ -376,34 +376,38 @@ class _MonthSpan(PeriodType):
 _Y = "(?P<y>[0-9]{4})"
 
 
-def _financial(
-    name: str, anchor: int, suffix: str, *, year_offset: int = 0, since: int = 36
+#: DHIS2's ``getFrequencyOrder()`` of the quarter, half-year and year types.
+_FREQUENCY_OF_MONTHS: Final = {3: 91, 6: 182, 12: 365}
+
+
+def _labelled(
+    name: str,
+    months: int,
+    anchor: int,
+    label: str,
+    *,
+    year_offset: int = 0,
+    since: int = 36,
+    example_year: int = 2024,
 ) -> _MonthSpan:
+    """Quarters and half-years, ``yyyy<label>n`` (``2024Q1``, ``2024AprilS2``), and whole years,
+    ``yyyy<label>`` (``2024``, ``2024April``): the types whose id is the year, a fixed label and,
+    below a year, a one-digit index."""
+    if months == 12:
+        id_index, iso_index, example_index, pattern_index = "", "", "", ""
+    else:
+        id_index, iso_index, example_index, pattern_index = "{i}", "n", "1", "(?P<n>[0-9])"
     return _MonthSpan(
         name,
-        months=12,
+        months=months,
         anchor=anchor,
-        id_format="{y}" + suffix,
-        iso_format=f"yyyy{suffix}",
-        example=f"2024{suffix}",
-        frequency=365,
-        patterns=(_Y + suffix,),
+        id_format="{y}" + label + id_index,
+        iso_format=f"yyyy{label}{iso_index}",
+        example=f"{example_year}{label}{example_index}",
+        frequency=_FREQUENCY_OF_MONTHS[months],
+        patterns=(_Y + label + pattern_index,),
         year_offset=year_offset,
         min_version=since,
-    )
-
-
-def _half(name: str, anchor: int, infix: str, *, year_offset: int = 0) -> _MonthSpan:
-    return _MonthSpan(
-        name,
-        months=6,
-        anchor=anchor,
-        id_format="{y}" + infix + "{i}",
-        iso_format=f"yyyy{infix}n",
-        example=f"2024{infix}1",
-        frequency=182,
-        patterns=(_Y + infix + "(?P<n>[0-9])",),
-        year_offset=year_offset,
     )
 
 
@@ -451,48 +455,19 @@ _TYPES: Final[tuple[PeriodType, ...]] = (
         frequency=61,
         patterns=(_Y + "(?P<n>[0-9]{2})B",),
     ),
-    _MonthSpan(
-        "Quarterly",
-        months=3,
-        anchor=1,
-        id_format="{y}Q{i}",
-        iso_format="yyyyQn",
-        example="2024Q1",
-        frequency=91,
-        patterns=(_Y + "Q(?P<n>[0-9])",),
-    ),
-    _MonthSpan(
-        "QuarterlyNov",
-        months=3,
-        anchor=11,
-        id_format="{y}NovQ{i}",
-        iso_format="yyyyNovQn",
-        example="2025NovQ1",
-        frequency=91,
-        patterns=(_Y + "NovQ(?P<n>[0-9])",),
-        year_offset=1,
-        min_version=41,
-    ),
-    _half("SixMonthly", 1, "S"),
-    _half("SixMonthlyApril", 4, "AprilS"),
-    _half("SixMonthlyNov", 11, "NovS", year_offset=1),
-    _MonthSpan(
-        "Yearly",
-        months=12,
-        anchor=1,
-        id_format="{y}",
-        iso_format="yyyy",
-        example="2024",
-        frequency=365,
-        patterns=(_Y,),
-    ),
-    _financial("FinancialFeb", 2, "Feb", since=43),
-    _financial("FinancialApril", 4, "April"),
-    _financial("FinancialJuly", 7, "July"),
-    _financial("FinancialAug", 8, "Aug", since=43),
-    _financial("FinancialSep", 9, "Sep", since=42),
-    _financial("FinancialOct", 10, "Oct"),
-    _financial("FinancialNov", 11, "Nov", year_offset=1),
+    _labelled("Quarterly", 3, 1, "Q"),
+    _labelled("QuarterlyNov", 3, 11, "NovQ", year_offset=1, since=41, example_year=2025),
+    _labelled("SixMonthly", 6, 1, "S"),
+    _labelled("SixMonthlyApril", 6, 4, "AprilS"),
+    _labelled("SixMonthlyNov", 6, 11, "NovS", year_offset=1),
+    _labelled("Yearly", 12, 1, ""),
+    _labelled("FinancialFeb", 12, 2, "Feb", since=43),
+    _labelled("FinancialApril", 12, 4, "April"),
+    _labelled("FinancialJuly", 12, 7, "July"),
+    _labelled("FinancialAug", 12, 8, "Aug", since=43),
+    _labelled("FinancialSep", 12, 9, "Sep", since=42),
+    _labelled("FinancialOct", 12, 10, "Oct"),
+    _labelled("FinancialNov", 12, 11, "Nov", year_offset=1),
 )
 
 #: Every supported period type by its DHIS2 name.

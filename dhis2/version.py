@@ -9,13 +9,42 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import Any, overload
 
-__all__ = ["Version"]
+__all__ = ["MajorSwitch", "Version"]
 
 _VERSION_RE = re.compile(
     r"^\s*v?(?P<numbers>\d+(?:\.\d+)+)(?:[-_+ ](?P<suffix>[0-9A-Za-z][0-9A-Za-z.\-_]*))?\s*$"
 )
+
+
+class MajorSwitch:
+    """A read-only `bool` attribute of a `Version`: whether its major lies in `since..until`
+    (both included, either end open).
+
+    Most behaviour switches are exactly that; declaring each as one `MajorSwitch(...)` keeps the
+    release that changed the behaviour next to its reason (`doc`), which is what a reader looks
+    for, instead of a property body per switch.
+    """
+
+    def __init__(self, *, since: int | None = None, until: int | None = None, doc: str) -> None:
+        self.since = since
+        self.until = until
+        self.__doc__ = doc
+
+    @overload
+    def __get__(self, version: None, owner: type | None = None) -> MajorSwitch: ...
+
+    @overload
+    def __get__(self, version: Version, owner: type | None = None) -> bool: ...
+
+    def __get__(self, version: Version | None, owner: type | None = None) -> bool | MajorSwitch:
+        if version is None:
+            return self
+        major = version.major
+        return (self.since is None or major >= self.since) and (
+            self.until is None or major <= self.until
+        )
 
 
 @functools.total_ordering
@@ -79,15 +108,13 @@ class Version:
 
     # ---- behaviour switches (see the DHIS2 API reference, §0, §5, §8) -------------------------
 
-    @property
-    def wraps_import_summaries(self) -> bool:
-        """2.38+: import answers are wrapped in a WebMessage and WARNING/ERROR come back as 409."""
-        return self.major >= 38
-
-    @property
-    def supports_api_tokens(self) -> bool:
-        """Personal access tokens (`Authorization: ApiToken`) exist from 2.37."""
-        return self.major >= 37
+    wraps_import_summaries = MajorSwitch(
+        since=38,
+        doc="2.38+: import answers are wrapped in a WebMessage and WARNING/ERROR come back as 409.",
+    )
+    supports_api_tokens = MajorSwitch(
+        since=37, doc="Personal access tokens (`Authorization: ApiToken`) exist from 2.37."
+    )
 
     @property
     def reports_rejected_indexes(self) -> bool:
@@ -98,16 +125,12 @@ class Version:
             return self.minor >= 1
         return self.major >= 41
 
-    @property
-    def has_legacy_events_api(self) -> bool:
-        """Legacy `/api/events` was removed in 2.42."""
-        return self.major <= 41
-
-    @property
-    def tracker_lists_use_instances_key(self) -> bool:
-        """`/api/tracker/*` lists put items under `instances` up to 2.40, under the resource name
-        from 2.41."""
-        return self.major <= 40
+    has_legacy_events_api = MajorSwitch(until=41, doc="Legacy `/api/events` was removed in 2.42.")
+    tracker_lists_use_instances_key = MajorSwitch(
+        until=40,
+        doc="`/api/tracker/*` lists put items under `instances` up to 2.40, under the resource "
+        "name from 2.41.",
+    )
 
     # ---- comparison ---------------------------------------------------------------------------
 

@@ -39,6 +39,33 @@ def ident(uid: str, name: str, code: str | None = None, **extra: Any) -> dict[st
     return obj
 
 
+def put_org_unit(
+    state: State,
+    uid: str,
+    name: str,
+    code: str,
+    *,
+    level: int,
+    opened: str,
+    parent: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """Store an org unit opened on ``opened`` (an ISO date) under ``parent`` (a root when None)
+    and return it, with what DHIS2 derives from its place: ``parent`` reference and ``path``
+    (``/<root>/.../<uid>``), which the hierarchy checks and subtree reads rely on."""
+    ou = ident(
+        uid, name, code, shortName=name[:50], level=level, openingDate=f"{opened}T00:00:00.000"
+    )
+    if parent is None:
+        ou["path"] = f"/{uid}"
+    else:
+        ou["parent"] = {"id": parent["id"]}
+        ou["path"] = f"{parent['path']}/{uid}"
+    ou.update(extra)
+    state.put("organisationUnits", ou)
+    return ou
+
+
 def add_defaults(state: State) -> None:
     """The default category objects with DHIS2's fixed UIDs (reference §10)."""
     state.put(

@@ -64,6 +64,7 @@ from simulator.builder import (
     add_defaults,
     generate_option_combos,
     ident,
+    put_org_unit,
     random_uid,
     stable_uid,
 )
@@ -227,71 +228,47 @@ def _build_demo_metadata(state: State, destination: bool) -> None:
     for i, lname in enumerate(LEVEL_NAMES, start=1):
         state.put("organisationUnitLevels", ident(_uid("oul", lname), lname, None, level=i))
     geo = random.Random("demo-geo")
-    root = ident(
-        _uid("ou", "Demoland"),
-        "Demoland",
-        "OU_DEMOLAND",
-        shortName="Demoland",
-        level=1,
-        openingDate="1970-01-01T00:00:00.000",
+    root = put_org_unit(
+        state, _uid("ou", "Demoland"), "Demoland", "OU_DEMOLAND", level=1, opened="1970-01-01"
     )
-    root["path"] = f"/{root['id']}"
-    state.put("organisationUnits", root)
     facilities: list[str] = []
     counter = 0
     for region, district, names in _facility_names():
         reg_uid = _uid("ou", region)
-        if state.get("organisationUnits", reg_uid) is None:
-            state.put(
-                "organisationUnits",
-                ident(
-                    reg_uid,
-                    region,
-                    f"OU_{region.split()[0].upper()}",
-                    shortName=region,
-                    level=2,
-                    openingDate="1970-01-01T00:00:00.000",
-                    parent={"id": root["id"]},
-                    path=f"{root['path']}/{reg_uid}",
-                ),
-            )
-        reg = state.get("organisationUnits", reg_uid)
-        assert reg is not None
-        dis_uid = _uid("ou", district)
-        state.put(
-            "organisationUnits",
-            ident(
-                dis_uid,
-                f"{district}",
-                f"OU_{district.upper()}",
-                shortName=district,
-                level=3,
-                openingDate="1980-01-01T00:00:00.000",
-                parent={"id": reg_uid},
-                path=f"{reg['path']}/{dis_uid}",
-            ),
+        reg = state.get("organisationUnits", reg_uid) or put_org_unit(
+            state,
+            reg_uid,
+            region,
+            f"OU_{region.split()[0].upper()}",
+            level=2,
+            opened="1970-01-01",
+            parent=root,
+        )
+        dis = put_org_unit(
+            state,
+            _uid("ou", district),
+            district,
+            f"OU_{district.upper()}",
+            level=3,
+            opened="1980-01-01",
+            parent=reg,
         )
         for fname in names:
             counter += 1
             lon, lat = round(geo.uniform(-13.3, -10.3), 4), round(geo.uniform(6.9, 10.0), 4)
             if destination and fname == MISSING_FACILITY:
                 continue
-            f_uid = _uid("ou", fname)
-            state.put(
-                "organisationUnits",
-                ident(
-                    f_uid,
-                    fname,
-                    f"OU_{counter:04d}",
-                    shortName=fname[:50],
-                    level=4,
-                    openingDate="1994-01-01T00:00:00.000",
-                    parent={"id": dis_uid},
-                    path=f"{reg['path']}/{dis_uid}/{f_uid}",
-                    geometry={"type": "Point", "coordinates": [lon, lat]},
-                ),
+            facility = put_org_unit(
+                state,
+                _uid("ou", fname),
+                fname,
+                f"OU_{counter:04d}",
+                level=4,
+                opened="1994-01-01",
+                parent=dis,
+                geometry={"type": "Point", "coordinates": [lon, lat]},
             )
-            facilities.append(f_uid)
+            facilities.append(facility["id"])
 
     # categories
     for cat, options in CATEGORIES.items():
@@ -612,34 +589,24 @@ def _build_bench(state: State, seed: int, today: date, options: dict[str, Any]) 
             "organisationUnitLevels",
             ident(stable_uid(f"bench:oul:{level}"), f"Level {level}", None, level=level),
         )
-    root = ident(
-        stable_uid("bench:ou:root"),
-        "Bench Root",
-        "BENCH_ROOT",
-        shortName="Bench Root",
-        level=1,
-        openingDate="1970-01-01T00:00:00.000",
+    root = put_org_unit(
+        state, stable_uid("bench:ou:root"), "Bench Root", "BENCH_ROOT", level=1, opened="1970-01-01"
     )
-    root["path"] = f"/{root['id']}"
-    state.put("organisationUnits", root)
     frontier = [root]
     for level in range(2, opts["depth"] + 2):
         nxt = []
         for parent in frontier:
             for i in range(opts["width"]):
                 name = f"{parent['name']}.{i + 1}" if level > 2 else f"Unit {i + 1}"
-                uid = stable_uid(f"bench:ou:{name}")
-                ou = ident(
-                    uid,
+                ou = put_org_unit(
+                    state,
+                    stable_uid(f"bench:ou:{name}"),
                     name,
                     f"B_{name}",
-                    shortName=name[:50],
                     level=level,
-                    openingDate="1970-01-01T00:00:00.000",
-                    parent={"id": parent["id"]},
-                    path=f"{parent['path']}/{uid}",
+                    opened="1970-01-01",
+                    parent=parent,
                 )
-                state.put("organisationUnits", ou)
                 nxt.append(ou)
         frontier = nxt
     leaves = [o["id"] for o in frontier]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from simulator.state import State
+
+if TYPE_CHECKING:
+    from simulator.http import SimRequest
 
 SCHEMES = ("UID", "CODE", "NAME")
 
@@ -16,6 +20,12 @@ def normalise(value: str | None) -> str | None:
     if upper in ("ID", "UID"):
         return "UID"
     return upper if upper in SCHEMES else None
+
+
+def scheme_param(request: SimRequest, name: str, default: str = "UID") -> str:
+    """The id scheme the query parameter ``name`` asks for, or ``default`` when it is absent or
+    names no scheme (the more specific parameters fall back to the general one)."""
+    return normalise(request.param(name)) or default
 
 
 class Resolver:
@@ -34,6 +44,11 @@ class Resolver:
         if scheme == "NAME":
             return self.derived.by_name.get(kind, {}).get(ident)
         return ident if ident in self.state.objects[kind] else None
+
+    def to_uids(self, kind: str, idents: Iterable[Any], scheme: str) -> list[str]:
+        """The UIDs of ``idents`` in order, without the ones that name nothing: the read
+        endpoints' list parameters (``dataSet=a,b``) pass over unknown identifiers."""
+        return [uid for uid in (self.to_uid(kind, i, scheme) for i in idents) if uid]
 
     def lookup(self, kind: str, scheme: str) -> dict[str, str]:
         """A dict ident → uid for fast bulk resolution."""

@@ -6,9 +6,9 @@ import socket
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
 
+from dhis2.closing import ClosesOnExit
 from simulator.core import ConnectionResetFault, Simulator
 from simulator.http import SimRequest
 
@@ -50,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
 
-class SimServer:
+class SimServer(ClosesOnExit):
     """A running served simulator; ``url``, ``stop()``, usable as a context manager."""
 
     def __init__(self, sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -76,13 +76,7 @@ class SimServer:
         self.httpd.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> SimServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """What `ClosesOnExit` calls on leaving a `with` block (late-bound, so a subclass's or
+        a patched `stop` is the one called)."""
         self.stop()

@@ -6,6 +6,7 @@ document of the project, sections 0, 4, 5 and 8).
 
 from __future__ import annotations
 
+from dhis2.version import MajorSwitch
 from dhis2.version import Version as _LibraryVersion
 
 
@@ -39,57 +40,49 @@ class Version(_LibraryVersion):
 
     # --- import summaries ---------------------------------------------------------------
 
-    @property
-    def grouped_conflicts(self) -> bool:
-        """2.37+ conflicts carry errorCode/property/objects/indexes (PR dhis2-core#8237)."""
-        return self.major >= 37
+    grouped_conflicts = MajorSwitch(
+        since=37,
+        doc="2.37+ conflicts carry errorCode/property/objects/indexes (PR dhis2-core#8237).",
+    )
 
-    @property
-    def rejected_indexes(self) -> bool:
-        """``rejectedIndexes`` exists from 2.39.2, 2.40.1 and 2.41.0 (PR dhis2-core#13587)."""
-        return self.reports_rejected_indexes
+    # ``rejectedIndexes`` exists from 2.39.2, 2.40.1 and 2.41.0 (PR dhis2-core#13587).
+    rejected_indexes = _LibraryVersion.reports_rejected_indexes
 
-    @property
-    def not_found_error_code(self) -> bool:
-        """404 WebMessages carry ``errorCode: E1005`` from 2.40."""
-        return self.major >= 40
+    not_found_error_code = MajorSwitch(
+        since=40, doc="404 WebMessages carry ``errorCode: E1005`` from 2.40."
+    )
 
-    @property
-    def api_tokens(self) -> bool:
-        """Personal access tokens (``ApiToken d2pat_...``) exist from 2.37."""
-        return self.supports_api_tokens
+    # Personal access tokens (``ApiToken d2pat_...``) exist from 2.37.
+    api_tokens = _LibraryVersion.supports_api_tokens
 
-    @property
-    def null_comment(self) -> bool:
-        """The data value writer of 2.40 writes ``"comment": null``; others write ``""``."""
-        return self.major == 40
+    null_comment = MajorSwitch(
+        since=40,
+        until=40,
+        doc='The data value writer of 2.40 writes ``"comment": null``; others write ``""``.',
+    )
 
-    @property
-    def job_name_style_new(self) -> bool:
-        """2.41+: job messages read ``Initiated DATAVALUE_IMPORT (<millis>)``."""
-        return self.major >= 41
+    job_name_style_new = MajorSwitch(
+        since=41, doc="2.41+: job messages read ``Initiated DATAVALUE_IMPORT (<millis>)``."
+    )
 
-    @property
-    def job_location_header(self) -> bool:
-        """2.40+ sets a ``Location`` header on the async job response."""
-        return self.major >= 40
+    job_location_header = MajorSwitch(
+        since=40, doc="2.40+ sets a ``Location`` header on the async job response."
+    )
 
-    @property
-    def job_status_fields(self) -> bool:
-        """2.38+ job responses carry ``jobStatus``, ``jobParameters`` and ``responseType``."""
-        return self.major >= 38
+    job_status_fields = MajorSwitch(
+        since=38,
+        doc="2.38+ job responses carry ``jobStatus``, ``jobParameters`` and ``responseType``.",
+    )
 
-    @property
-    def long_response_types(self) -> bool:
-        """2.42+ ``responseType`` is the full class name (``ImportReportWebMessageResponse``)."""
-        return self.major >= 42
+    long_response_types = MajorSwitch(
+        since=42,
+        doc="2.42+ ``responseType`` is the full class name (``ImportReportWebMessageResponse``).",
+    )
 
-    @property
-    def legacy_events(self) -> bool:
-        """``/api/events`` exists until 2.41 and was removed in 2.42."""
-        return self.major <= 41
+    legacy_events = MajorSwitch(
+        until=41, doc="``/api/events`` exists until 2.41 and was removed in 2.42."
+    )
 
-    @property
-    def org_unit_descendants_paged(self) -> bool:
-        """2.41+ pages ``organisationUnits/{id}?includeDescendants=true`` with a pager."""
-        return self.major >= 41
+    org_unit_descendants_paged = MajorSwitch(
+        since=41, doc="2.41+ pages ``organisationUnits/{id}?includeDescendants=true`` with a pager."
+    )

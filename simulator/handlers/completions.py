@@ -8,7 +8,6 @@ org unit or a locked (expired) data set.
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,10 +18,11 @@ from simulator.handlers.common import (
     import_options,
     parse_strategy,
     period_or_none,
+    read_json,
     summary_envelope,
 )
-from simulator.http import SimResponse, error_response, json_response, split_csv
-from simulator.idschemes import Resolver, normalise
+from simulator.http import SimResponse, json_response, split_csv
+from simulator.idschemes import Resolver, scheme_param
 from simulator.state import fmt_metadata_ts
 
 
@@ -41,19 +41,16 @@ def _expired(ctx: Ctx, ds: dict[str, Any], iso: str) -> bool:
 def post_registrations(ctx: Ctx) -> SimResponse:
     if not ctx.user.has("F_DATAVALUE_ADD"):
         return forbidden()
-    try:
-        payload = json.loads(ctx.request.body.decode("utf-8") or "{}")
-    except ValueError as exc:
-        return error_response(
-            409 if ctx.version.major >= 38 else 400, f"Failed to parse JSON: {exc}"
-        )
+    payload = read_json(ctx)
+    if isinstance(payload, SimResponse):
+        return payload
     regs = payload.get("completeDataSetRegistrations") or []
     r = ctx.request
     dry_run = r.flag("dryRun")
     strategy = parse_strategy(ctx) or "CREATE_AND_UPDATE"
-    scheme = normalise(r.param("idScheme")) or "UID"
+    scheme = scheme_param(r, "idScheme")
     schemes = {
-        n: normalise(r.param(n)) or scheme
+        n: scheme_param(r, n, scheme)
         for n in ("dataSetIdScheme", "orgUnitIdScheme", "attributeOptionComboIdScheme")
     }
     counts = {"imported": 0, "updated": 0, "ignored": 0, "deleted": 0}
@@ -148,12 +145,8 @@ def get_registrations(ctx: Ctx) -> SimResponse:
     st = ctx.state
     with st.lock:
         res = Resolver(st)
-        scheme = normalise(r.param("idScheme")) or "UID"
-        data_sets = [
-            u
-            for u in (res.to_uid("dataSets", x, scheme) for x in split_csv(r.params("dataSet")))
-            if u
-        ]
+        scheme = scheme_param(r, "idScheme")
+        data_sets = res.to_uids("dataSets", split_csv(r.params("dataSet")), scheme)
         if not data_sets:
             return conflict("At least one data set must be specified", "E2013")
         periods = {p.id for p in map(period_or_none, split_csv(r.params("period"))) if p}
@@ -165,13 +158,7 @@ def get_registrations(ctx: Ctx) -> SimResponse:
                 "duration must be specified",
                 "E2002",
             )
-        org_units = [
-            u
-            for u in (
-                res.to_uid("organisationUnits", x, scheme) for x in split_csv(r.params("orgUnit"))
-            )
-            if u
-        ]
+        org_units = res.to_uids("organisationUnits", split_csv(r.params("orgUnit")), scheme)
         if not org_units:
             return conflict(
                 "At least one organisation unit or organisation unit group must be specified",

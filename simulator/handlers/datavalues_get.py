@@ -15,7 +15,7 @@ from typing import Any
 
 from simulator.handlers.common import Ctx, conflict, period_or_none
 from simulator.http import SimResponse, json_response, split_csv
-from simulator.idschemes import Resolver, normalise
+from simulator.idschemes import Resolver, scheme_param
 from simulator.state import fmt_value_ts
 
 _DURATION = re.compile(r"^(\d+)([dhms])$")
@@ -57,39 +57,17 @@ def get_data_value_sets(ctx: Ctx) -> SimResponse:
     st = ctx.state
     with st.lock:
         res = Resolver(st)
-        in_scheme = normalise(r.param("inputIdScheme")) or "UID"
-        ds_scheme = normalise(r.param("inputDataSetIdScheme")) or in_scheme
-        de_scheme = normalise(r.param("inputDataElementIdScheme")) or in_scheme
-        ou_scheme = normalise(r.param("inputOrgUnitIdScheme")) or in_scheme
+        in_scheme = scheme_param(r, "inputIdScheme")
+        ds_scheme = scheme_param(r, "inputDataSetIdScheme", in_scheme)
+        de_scheme = scheme_param(r, "inputDataElementIdScheme", in_scheme)
+        ou_scheme = scheme_param(r, "inputOrgUnitIdScheme", in_scheme)
 
-        data_sets = [
-            u
-            for u in (res.to_uid("dataSets", x, ds_scheme) for x in split_csv(r.params("dataSet")))
-            if u
-        ]
-        elements = [
-            u
-            for u in (
-                res.to_uid("dataElements", x, de_scheme) for x in split_csv(r.params("dataElement"))
-            )
-            if u
-        ]
-        groups = [
-            u
-            for u in (
-                res.to_uid("dataElementGroups", x, in_scheme)
-                for x in split_csv(r.params("dataElementGroup"))
-            )
-            if u
-        ]
-        org_units = [
-            u
-            for u in (
-                res.to_uid("organisationUnits", x, ou_scheme)
-                for x in split_csv(r.params("orgUnit"))
-            )
-            if u
-        ]
+        data_sets = res.to_uids("dataSets", split_csv(r.params("dataSet")), ds_scheme)
+        elements = res.to_uids("dataElements", split_csv(r.params("dataElement")), de_scheme)
+        groups = res.to_uids(
+            "dataElementGroups", split_csv(r.params("dataElementGroup")), in_scheme
+        )
+        org_units = res.to_uids("organisationUnits", split_csv(r.params("orgUnit")), ou_scheme)
         period_ids = split_csv(r.params("period"))
         periods = [p for p in (period_or_none(x) for x in period_ids) if p]
         start, end = r.param("startDate"), r.param("endDate")
@@ -172,13 +150,13 @@ def get_data_value_sets(ctx: Ctx) -> SimResponse:
         else:
             period_set = {pe for _ou, pe in st.values}
 
-        scheme = normalise(r.param("idScheme")) or "UID"
-        out_de = res.output("dataElements", normalise(r.param("dataElementIdScheme")) or scheme)
-        out_ou = res.output("organisationUnits", normalise(r.param("orgUnitIdScheme")) or scheme)
-        coc_scheme = normalise(r.param("categoryOptionComboIdScheme")) or scheme
+        scheme = scheme_param(r, "idScheme")
+        out_de = res.output("dataElements", scheme_param(r, "dataElementIdScheme", scheme))
+        out_ou = res.output("organisationUnits", scheme_param(r, "orgUnitIdScheme", scheme))
+        coc_scheme = scheme_param(r, "categoryOptionComboIdScheme", scheme)
         out_coc = res.output("categoryOptionCombos", coc_scheme)
         out_aoc = res.output(
-            "categoryOptionCombos", normalise(r.param("attributeOptionComboIdScheme")) or coc_scheme
+            "categoryOptionCombos", scheme_param(r, "attributeOptionComboIdScheme", coc_scheme)
         )
         empty_comment = None if ctx.version.null_comment else ""
 
@@ -229,7 +207,7 @@ def get_data_value_sets(ctx: Ctx) -> SimResponse:
                 ),
                 None,
             )
-            ds_out = res.output("dataSets", normalise(r.param("dataSetIdScheme")) or scheme)
+            ds_out = res.output("dataSets", scheme_param(r, "dataSetIdScheme", scheme))
             body["dataSet"] = ds_out.get(ds_uid, ds_uid)
             body["completeDate"] = (reg["date"][:10] + "T00:00:00.000+0000") if reg else None
             body["period"] = pe_iso

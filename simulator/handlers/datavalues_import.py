@@ -19,7 +19,6 @@ that is sent again is ``imported``.
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import date, timedelta
 from typing import Any
@@ -36,8 +35,10 @@ from simulator.conflicts import Conflict, ConflictCollector
 from simulator.handlers.common import (
     Ctx,
     import_options,
+    parse_error_status,
     parse_strategy,
     period_or_none,
+    read_json,
     summary_envelope,
 )
 from simulator.http import SimResponse, error_response, json_response, web_message
@@ -261,46 +262,44 @@ class DataValueImport:
             stored_by_default = user.username
             allowed_cocs: dict[str, set[str]] = {}
             flags = self.flags
-            conflict = self._conflict
+
+            def reject(index: int, code: str, *args: str, **details: Any) -> None:
+                """Record the value's conflict; DHIS2 counts a rejected value as ignored."""
+                self._conflict(index, code, *args, **details)
+                counts["ignored"] += 1
 
             for i, dv in enumerate(values):
                 de_id = dv.get("dataElement")
                 de_uid = de_map.get(de_id) if de_id is not None else None
                 if de_uid is None:
-                    conflict(i, "E7610", str(de_id))
-                    counts["ignored"] += 1
+                    reject(i, "E7610", str(de_id))
                     continue
                 pe_id = dv.get("period") or h_pe
                 period = period_or_none(pe_id) if pe_id else None
                 if period is None:
-                    conflict(i, "E7611", str(pe_id))
-                    counts["ignored"] += 1
+                    reject(i, "E7611", str(pe_id))
                     continue
                 ou_id = dv.get("orgUnit") or p.get("orgUnit")
                 ou_uid = ou_map.get(ou_id) if ou_id is not None else None
                 if ou_uid is None:
-                    conflict(i, "E7612", str(ou_id))
-                    counts["ignored"] += 1
+                    reject(i, "E7612", str(ou_id))
                     continue
                 coc_id = dv.get("categoryOptionCombo")
                 coc_uid = coc_map.get(coc_id) if coc_id else None
                 if coc_id and coc_uid is None:
-                    conflict(i, "E7613", str(coc_id))
-                    counts["ignored"] += 1
+                    reject(i, "E7613", str(coc_id))
                     continue
                 aoc_id = dv.get("attributeOptionCombo")
                 aoc_uid = coc_map.get(aoc_id) if aoc_id else h_aoc
                 if aoc_id and aoc_uid is None:
-                    conflict(i, "E7615", str(aoc_id))
-                    counts["ignored"] += 1
+                    reject(i, "E7615", str(aoc_id))
                     continue
                 ok = in_hierarchy.get(ou_uid)
                 if ok is None:
                     path = ous[ou_uid].get("path", "") + "/"
                     ok = in_hierarchy[ou_uid] = any(f"/{r}/" in path for r in user_roots)
                 if not ok:
-                    conflict(i, "E7617", ou_uid, user.uid)
-                    counts["ignored"] += 1
+                    reject(i, "E7617", ou_uid, user.uid)
                     continue
                 de = des[de_uid]
                 raw = dv.get("value")
@@ -310,54 +309,41 @@ class DataValueImport:
                 comment = dv.get("comment")
                 deleted_flag = _truthy(dv.get("deleted"))
                 if value is None and not comment and not deleted_flag and self.strategy != "DELETE":
-                    conflict(i, "E7618", de_uid)
-                    counts["ignored"] += 1
+                    reject(i, "E7618", de_uid)
                     continue
                 vtype = de.get("valueType", "TEXT")
                 if value is not None:
                     value = normalise_boolean(value, vtype)
                     problem = check(value, vtype)
                     if problem is not None:
-                        conflict(
-                            i,
-                            "E7619",
-                            de_uid,
-                            problem,
-                            value=value,
-                            display=(de_uid, I18N.get(problem, problem)),
-                        )
-                        counts["ignored"] += 1
+                        display = (de_uid, I18N.get(problem, problem))
+                        reject(i, "E7619", de_uid, problem, value=value, display=display)
                         continue
                 if comment is not None and len(str(comment)) > 50000:
-                    conflict(i, "E7620", "comment_length_greater_than_max_length")
-                    counts["ignored"] += 1
+                    reject(i, "E7620", "comment_length_greater_than_max_length")
                     continue
                 if coc_uid is None:
                     if flags["requireCategoryOptionCombo"]:
-                        conflict(i, "E7630", value=value or "")
-                        counts["ignored"] += 1
+                        reject(i, "E7630", value=value or "")
                         continue
                     coc_uid = default_coc
                 if aoc_uid is None:
                     if flags["requireAttributeOptionCombo"]:
-                        conflict(i, "E7631", value=value or "")
-                        counts["ignored"] += 1
+                        reject(i, "E7631", value=value or "")
                         continue
                     aoc_uid = default_coc
                 de_ds = d.de_datasets.get(de_uid, [])
                 if flags["strictPeriods"]:
                     types = {st.objects["dataSets"][u].get("periodType") for u in de_ds}
                     if period.period_type not in types:
-                        conflict(i, "E7632", period.id, de_uid)
-                        counts["ignored"] += 1
+                        reject(i, "E7632", period.id, de_uid)
                         continue
                 if (
                     flags["strictDataElements"]
                     and ds_uid is not None
                     and de_uid not in d.ds_des.get(ds_uid, set())
                 ):
-                    conflict(i, "E7633", de_uid, ds_uid)
-                    counts["ignored"] += 1
+                    reject(i, "E7633", de_uid, ds_uid)
                     continue
                 if flags["strictCategoryOptionCombos"]:
                     allowed = allowed_cocs.get(de_uid)
@@ -369,14 +355,12 @@ class DataValueImport:
                                 allowed |= d.cc_cocs.get(dse["categoryCombo"]["id"], set())
                         allowed_cocs[de_uid] = allowed
                     if coc_uid not in allowed:
-                        conflict(i, "E7634", coc_uid, de_uid)
-                        counts["ignored"] += 1
+                        reject(i, "E7634", coc_uid, de_uid)
                         continue
                 if flags["strictOrganisationUnits"] and not any(
                     ou_uid in d.ds_ous.get(u, set()) for u in de_ds
                 ):
-                    conflict(i, "E7636", ou_uid, de_uid)
-                    counts["ignored"] += 1
+                    reject(i, "E7636", ou_uid, de_uid)
                     continue
                 if (
                     value is not None
@@ -387,25 +371,21 @@ class DataValueImport:
                     continue
                 stored_by = dv.get("storedBy") or stored_by_default
                 if len(str(stored_by)) > 255:
-                    conflict(
+                    reject(
                         i, "E7637", "stored_by_length_greater_than_max_length", value=str(stored_by)
                     )
-                    counts["ignored"] += 1
                     continue
                 check_ds = ds_uid or (de_ds[0] if de_ds else None)
                 if check_ds is not None and not self.force:
                     if self._locked(check_ds, period):
-                        conflict(i, "E7640", period.id, check_ds)
-                        counts["ignored"] += 1
+                        reject(i, "E7640", period.id, check_ds)
                         continue
                     latest = self._latest_open(de_uid, de_ds or [check_ds])
                     if latest is not None and period.start > latest.end:
-                        conflict(i, "E7641", period.id, de_uid, latest.id)
-                        counts["ignored"] += 1
+                        reject(i, "E7641", period.id, de_uid, latest.id)
                         continue
                     if not self._input_period_open(check_ds, period):
-                        conflict(i, "E7643", period.id, check_ds)
-                        counts["ignored"] += 1
+                        reject(i, "E7643", period.id, check_ds)
                         continue
 
                 # --- write -------------------------------------------------------------
@@ -501,12 +481,9 @@ def _parse_payload(ctx: Ctx) -> dict[str, Any] | SimResponse:
     ctype = ctx.request.headers.get("content-type", "application/json").lower()
     if "json" not in ctype:
         return error_response(415, f"Content type '{ctype}' not supported")
-    try:
-        payload = json.loads(ctx.request.body.decode("utf-8") or "{}")
-    except (ValueError, UnicodeDecodeError) as exc:
-        if ctx.version.major >= 38:
-            return error_response(409, f"Failed to parse JSON: {exc}")
-        return error_response(400, f"Failed to parse JSON: {exc}")
+    payload = read_json(ctx)
+    if isinstance(payload, SimResponse):
+        return payload
     if not isinstance(payload, dict):
         return error_response(409, "The request body must be a JSON object")
     values = payload.get("dataValues")
@@ -515,7 +492,7 @@ def _parse_payload(ctx: Ctx) -> dict[str, Any] | SimResponse:
     ):
         # DHIS2's JSON reader cannot bind this to DataValue objects: a parse error, as above.
         message = "Failed to parse JSON: dataValues must be a list of data value objects"
-        return error_response(409 if ctx.version.major >= 38 else 400, message)
+        return error_response(parse_error_status(ctx), message)
     return payload
 
 

@@ -13,7 +13,6 @@ Envelope: bare report with ``importParams`` ≤2.37; WebMessage 2.38+ (409, stat
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +21,13 @@ from simulator.auth import forbidden
 from simulator.builder import generate_option_combos
 from simulator.fields import FieldsError, Projector, parse_fields
 from simulator.filters import Filter, FilterEngine, FilterError
-from simulator.handlers.common import Ctx, conflict, not_found, response_type
+from simulator.handlers.common import (
+    Ctx,
+    conflict,
+    not_found,
+    read_json,
+    response_type,
+)
 from simulator.handlers.datavalues_import import job_response
 from simulator.handlers.system import KNOWN_BUILDS, SYSTEM_ID
 from simulator.http import SimResponse, error_response, json_response, web_message
@@ -450,12 +455,9 @@ class MetadataImport:
 def import_metadata(ctx: Ctx) -> SimResponse:
     if not ctx.user.has("F_METADATA_IMPORT"):
         return forbidden()
-    try:
-        payload = json.loads(ctx.request.body.decode("utf-8") or "{}")
-    except ValueError as exc:
-        return error_response(
-            409 if ctx.version.major >= 38 else 400, f"Failed to parse JSON: {exc}"
-        )
+    payload = read_json(ctx)
+    if isinstance(payload, SimResponse):
+        return payload
     if not isinstance(payload, dict):
         return error_response(409, "The request body must be a JSON object")
     importer = MetadataImport(ctx, payload)

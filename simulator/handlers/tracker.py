@@ -15,11 +15,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from simulator.events import event_timestamp, legacy_view, select_events, tracker_view
-from simulator.handlers.common import Ctx, conflict, parse_strategy, response_type
+from simulator.handlers.common import Ctx, conflict, parse_strategy, read_json, response_type
 from simulator.handlers.metadata import build_pager
 from simulator.http import SimResponse, error_response, json_response, web_message
 from simulator.state import fmt_metadata_ts
@@ -164,6 +163,42 @@ def write_event(ctx: Ctx, ev: dict[str, Any], strategy: str) -> str:
     return "updated" if existing is not None and not existing.get("deleted") else "created"
 
 
+# --- event lists: both APIs ---------------------------------------------------------------------
+
+# ``select_events`` date filter -> its query parameter in each API (the same filters, renamed)
+_LEGACY_DATE_PARAMS = {
+    "occurred_after": "startDate",
+    "occurred_before": "endDate",
+    "updated_after": "lastUpdatedStartDate",
+    "updated_before": "lastUpdatedEndDate",
+}
+_TRACKER_DATE_PARAMS = {
+    "occurred_after": "occurredAfter",
+    "occurred_before": "occurredBefore",
+    "updated_after": "updatedAfter",
+    "updated_before": "updatedBefore",
+}
+
+
+def _select_events(
+    ctx: Ctx, date_params: dict[str, str], *, ou_mode: str, event_ids: set[str] | None
+) -> list[dict[str, Any]]:
+    """The events a list request asks for: the filters both APIs name alike, the date filters
+    by ``date_params``; the caller reads the org unit mode and event ids, which differ more."""
+    r = ctx.request
+    return select_events(
+        ctx.state,
+        program=r.param("program"),
+        program_stage=r.param("programStage"),
+        org_unit=r.param("orgUnit"),
+        ou_mode=ou_mode,
+        status=r.param("status"),
+        include_deleted=r.flag("includeDeleted"),
+        event_ids=event_ids,
+        **{keyword: r.param(name) for keyword, name in date_params.items()},
+    )
+
+
 # --- legacy /api/events ---------------------------------------------------------------------
 
 
@@ -177,18 +212,10 @@ def legacy_get(ctx: Ctx) -> SimResponse:
             "program, trackedEntityInstance or event."
         )
     with ctx.state.lock:
-        events = select_events(
-            ctx.state,
-            program=r.param("program"),
-            program_stage=r.param("programStage"),
-            org_unit=r.param("orgUnit"),
+        events = _select_events(
+            ctx,
+            _LEGACY_DATE_PARAMS,
             ou_mode=r.param("ouMode") or "SELECTED",
-            occurred_after=r.param("startDate"),
-            occurred_before=r.param("endDate"),
-            updated_after=r.param("lastUpdatedStartDate"),
-            updated_before=r.param("lastUpdatedEndDate"),
-            status=r.param("status"),
-            include_deleted=r.flag("includeDeleted"),
             event_ids=set((r.param("event") or "").split(";")) - {""} or None,
         )
         rendered = [legacy_view(e) for e in events]
@@ -282,10 +309,9 @@ def _legacy_conflicts(
 def legacy_post(ctx: Ctx) -> SimResponse:
     if not ctx.version.legacy_events:
         return error_response(404, f"No handler found for POST {ctx.path}")
-    try:
-        payload = json.loads(ctx.request.body.decode("utf-8") or "{}")
-    except ValueError as exc:
-        return error_response(400, f"Failed to parse JSON: {exc}")
+    payload = read_json(ctx, error_status=400)
+    if isinstance(payload, SimResponse):
+        return payload
     raws = payload.get("events") if isinstance(payload, dict) and "events" in payload else [payload]
     strategy = parse_strategy(ctx) or "CREATE_AND_UPDATE"
     dry_run = ctx.request.flag("dryRun")
@@ -348,18 +374,10 @@ def tracker_events(ctx: Ctx) -> SimResponse:
     v = ctx.version
     ids = r.param("events") or r.param("event")
     with ctx.state.lock:
-        events = select_events(
-            ctx.state,
-            program=r.param("program"),
-            program_stage=r.param("programStage"),
-            org_unit=r.param("orgUnit"),
+        events = _select_events(
+            ctx,
+            _TRACKER_DATE_PARAMS,
             ou_mode=r.param("orgUnitMode") or r.param("ouMode") or "SELECTED",
-            occurred_after=r.param("occurredAfter"),
-            occurred_before=r.param("occurredBefore"),
-            updated_after=r.param("updatedAfter"),
-            updated_before=r.param("updatedBefore"),
-            status=r.param("status"),
-            include_deleted=r.flag("includeDeleted"),
             event_ids=set(ids.replace(";", ",").split(",")) - {""} if ids else None,
         )
         rendered = [tracker_view(e) for e in events]
@@ -525,10 +543,9 @@ def _job_notes(
 
 
 def tracker_post(ctx: Ctx) -> SimResponse:
-    try:
-        payload = json.loads(ctx.request.body.decode("utf-8") or "{}")
-    except ValueError as exc:
-        return error_response(400, f"Failed to parse JSON: {exc}")
+    payload = read_json(ctx, error_status=400)
+    if isinstance(payload, SimResponse):
+        return payload
     if not isinstance(payload, dict):
         return error_response(400, "The request body must be a JSON object")
     if not ctx.request.flag("async", default=True):

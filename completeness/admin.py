@@ -5,6 +5,7 @@ or the API, which validate against DHIS2). Actions call the services: "Run again
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
@@ -73,6 +74,13 @@ class CompletenessAssessmentAdmin(LaunchAdminMixin, _ReadOnly):
         return export_response(assessment, filter_rows(assessment, RowFilter()), fmt="csv")
 
 
+def _assessment_first(model: type[models.Model]) -> list[str]:
+    """Every field, read-only, with the assessment first (the shared place fields of the
+    abstract base would otherwise come before it)."""
+    names = [f.name for f in model._meta.fields]
+    return ["assessment", *(n for n in names if n != "assessment")]
+
+
 @admin.register(CompletenessRow)
 class CompletenessRowAdmin(_ReadOnly):
     list_display = [
@@ -81,7 +89,7 @@ class CompletenessRowAdmin(_ReadOnly):
     ]  # fmt: skip
     list_filter = ["compliant", "no_data", "registered", "level"]
     search_fields = ["org_unit", "org_unit_name", "period"]
-    readonly_fields = [f.name for f in CompletenessRow._meta.fields]
+    readonly_fields = _assessment_first(CompletenessRow)
     list_select_related = ["assessment"]
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -96,7 +104,7 @@ class CompletenessRollupAdmin(_ReadOnly):
     ]  # fmt: skip
     list_filter = ["level"]
     search_fields = ["org_unit", "org_unit_name"]
-    readonly_fields = [f.name for f in CompletenessRollup._meta.fields]
+    readonly_fields = _assessment_first(CompletenessRollup)
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from dhis2.client import Client
 
 __all__ = [
+    "SUMMARY_FIELDS",
     "AssessmentFailed",
     "AssessmentResult",
     "AssessmentRow",
@@ -128,6 +129,18 @@ class AssessmentRow:
     registered: bool
 
 
+#: The summary's figures in the order the API, the run's stats and the exports show them;
+#: `CompletenessAssessment` stores the same figures under the same names.
+SUMMARY_FIELDS = (
+    "assessed",
+    "compliant",
+    "non_compliant",
+    "no_data",
+    "average_compliance",
+    "registered",
+)
+
+
 @dataclass
 class Summary:
     """Totals over all rows: `compliant + non_compliant + no_data = assessed`;
@@ -154,14 +167,8 @@ class Summary:
         self.average_compliance = round1(self._total / self.assessed)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "assessed": self.assessed,
-            "compliant": self.compliant,
-            "non_compliant": self.non_compliant,
-            "no_data": self.no_data,
-            "average_compliance": self.average_compliance,
-            "registered": self.registered,
-        }
+        """The figures for the run's stats (the running total stays internal)."""
+        return {name: getattr(self, name) for name in SUMMARY_FIELDS}
 
 
 @dataclass
@@ -257,6 +264,17 @@ def resolve_periods(client: Client, structure: DataSetStructure, spec: Assessmen
     ]
 
 
+def _form_params(
+    data_set: str, periods: Sequence[str], org_units: Sequence[str]
+) -> list[tuple[str, str]]:
+    """The query of the forms of a data set: DHIS2 takes `period` and `orgUnit` repeated, so
+    one request covers many forms (the values and the registrations read alike)."""
+    params = [("dataSet", data_set)]
+    params.extend(("period", p) for p in periods)
+    params.extend(("orgUnit", ou) for ou in org_units)
+    return params
+
+
 def read_registrations(
     client: Client, *, data_set: str, periods: Sequence[str], org_units: Sequence[str]
 ) -> dict[tuple[str, str], list[str]]:
@@ -264,9 +282,7 @@ def read_registrations(
     A registration with `completed: false` is not a completion."""
     if not org_units or not periods:
         return {}
-    params: list[tuple[str, str]] = [("dataSet", data_set)]
-    params.extend(("period", p) for p in periods)
-    params.extend(("orgUnit", ou) for ou in org_units)
+    params = _form_params(data_set, periods, org_units)
     body = client.get_json("completeDataSetRegistrations", params=params)  # type: ignore[arg-type]
     found: dict[tuple[str, str], list[str]] = {}
     items = body.get("completeDataSetRegistrations") if isinstance(body, dict) else None
@@ -349,9 +365,7 @@ def plan_reads(
 def read_values(client: Client, *, data_set: str, plan: ReadPlan) -> list[_Value]:
     """`GET /api/dataValueSets` of the plan's forms (reference §4; no `children`: exactly the
     listed org units, so every answer holds whole forms)."""
-    params: list[tuple[str, str]] = [("dataSet", data_set)]
-    params.extend(("period", p) for p in plan.periods)
-    params.extend(("orgUnit", ou) for ou in plan.org_units)
+    params = _form_params(data_set, plan.periods, plan.org_units)
     body = client.get_json("dataValueSets", params=params)  # type: ignore[arg-type]
     if not isinstance(body, dict):
         raise UnexpectedResponse(

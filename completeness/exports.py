@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from .models import CompletenessAssessment, CompletenessRow
+from .models import ROW_API_FIELDS, CompletenessAssessment, CompletenessRow
 
 ROW_COLUMNS = [
     "org_unit", "org_unit_name", "level", "period", "compliance", "compliant", "no_data",
@@ -121,18 +121,7 @@ def csv_lines(
 
 def row_json(row: CompletenessRow) -> dict[str, Any]:
     """A row as the API shows it."""
-    return {
-        "org_unit": row.org_unit,
-        "org_unit_name": row.org_unit_name,
-        "level": row.level,
-        "period": row.period,
-        "present": list(row.present),
-        "missing": list(row.missing),
-        "compliance": row.compliance,
-        "compliant": row.compliant,
-        "no_data": row.no_data,
-        "registered": row.registered,
-    }
+    return {name: getattr(row, name) for name in ROW_API_FIELDS}
 
 
 def json_document(

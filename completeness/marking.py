@@ -39,6 +39,10 @@ __all__ = ["OUTCOMES", "MarkReport", "mark_complete", "mark_incomplete"]
 OUTCOMES = ("registered", "already_registered", "unregistered", "not_registered", "failed")
 Form = tuple[str, str]
 """(org unit, period)."""
+Held = dict[Form, list[str]]
+"""What DHIS2 holds: (org unit, period) -> the attribute option combos registered."""
+Batch = tuple[list[Form], list[dict[str, Any]]]
+"""The forms to post and the body that posts them."""
 
 
 @dataclass
@@ -58,19 +62,17 @@ class MarkReport:
         self.outcomes[form] = outcome
         setattr(self, outcome, getattr(self, outcome) + 1)
 
+    def record_all(self, forms: Iterable[Form], outcome: str) -> None:
+        for form in forms:
+            self.record(form, outcome)
+
     def message(self, text: str) -> None:
         if text and text not in self.messages:
             self.messages.append(text)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "registered": self.registered,
-            "already_registered": self.already_registered,
-            "unregistered": self.unregistered,
-            "not_registered": self.not_registered,
-            "failed": self.failed,
-            "messages": list(self.messages),
-        }
+        """The counts and the messages (the run's stats); the per-form outcomes stay out."""
+        return {**{name: getattr(self, name) for name in OUTCOMES}, "messages": list(self.messages)}
 
 
 def _batches(targets: Iterable[Form], size: int) -> list[tuple[str, list[str]]]:
@@ -94,11 +96,31 @@ def _messages(report: MarkReport, summary: DataImportSummary) -> None:
         report.message(summary.description)
 
 
-def _holds(registered: dict[Form, list[str]], form: Form, aoc: str | None) -> bool:
+def _holds(registered: Held, form: Form, aoc: str | None) -> bool:
     combos = registered.get(form)
     if not combos:
         return False
     return aoc is None or aoc in combos
+
+
+def _registration(data_set: str, form: Form, aoc: str | None) -> dict[str, Any]:
+    """One registration as DHIS2 takes it; an empty combo is left out (DHIS2's default)."""
+    org_unit, period = form
+    item: dict[str, Any] = {"dataSet": data_set, "period": period, "organisationUnit": org_unit}
+    if aoc:
+        item["attributeOptionCombo"] = aoc
+    return item
+
+
+@dataclass(frozen=True)
+class _Direction:
+    """What tells marking from un-marking; the batch loop and the judging are shared."""
+
+    strategy: str  # DHIS2's importStrategy
+    done_outcome: str  # the outcome of a form the post changed
+    aside_outcome: str  # the outcome of a form that needs nothing (not posted)
+    aoc: str | None  # the combo whose registration counts when judging; None: any
+    prepare: Callable[[list[Form], Held], Batch]  # a batch's forms and holdings -> the post
 
 
 def mark_complete(
@@ -113,50 +135,14 @@ def mark_complete(
     """Register the forms `targets` as complete. Without `attribute_option_combo` DHIS2 uses
     the default combo, and a form complete in any combo counts as already registered.
     `progress(done, total)` runs before each batch (what it raises stops the marking)."""
-    report = MarkReport()
-    batches = _batches(targets, batch_size)
-    for number, (period, org_units) in enumerate(batches):
-        if progress is not None:
-            progress(number, len(batches))
-        forms = [(ou, period) for ou in org_units]
-        try:
-            before = read_registrations(
-                client, data_set=data_set, periods=[period], org_units=org_units
-            )
-        except Dhis2Error as exc:
-            report.message(f"Could not read the registrations of period {period}: {exc}")
-            for form in forms:
-                report.record(form, "failed")
-            continue
-        todo = []
-        for form in forms:
-            if _holds(before, form, attribute_option_combo):
-                report.record(form, "already_registered")
-            else:
-                todo.append(form)
-        if not todo:
-            continue
-        body = []
-        for org_unit, pe in todo:
-            item: dict[str, Any] = {"dataSet": data_set, "period": pe, "organisationUnit": org_unit}
-            if attribute_option_combo:
-                item["attributeOptionCombo"] = attribute_option_combo
-            item["completed"] = True
-            body.append(item)
-        _post_and_judge(
-            client,
-            report,
-            data_set=data_set,
-            period=period,
-            todo=todo,
-            body=body,
-            strategy="CREATE_AND_UPDATE",
-            done_outcome="registered",
-            aoc=attribute_option_combo,
-        )
-    if progress is not None:
-        progress(len(batches), len(batches))
-    return report
+    aoc = attribute_option_combo
+
+    def prepare(forms: list[Form], before: Held) -> Batch:
+        todo = [form for form in forms if not _holds(before, form, aoc)]
+        return todo, [{**_registration(data_set, form, aoc), "completed": True} for form in todo]
+
+    direction = _Direction("CREATE_AND_UPDATE", "registered", "already_registered", aoc, prepare)
+    return _mark(client, data_set, targets, batch_size, progress, direction)
 
 
 def mark_incomplete(
@@ -169,96 +155,92 @@ def mark_incomplete(
 ) -> MarkReport:
     """Remove the completeness registrations of `targets` (every attribute option combo).
     Forms without one are reported `not_registered`."""
+
+    def prepare(forms: list[Form], before: Held) -> Batch:
+        todo = [form for form in forms if before.get(form)]  # every combo held is removed
+        return todo, [_registration(data_set, form, aoc) for form in todo for aoc in before[form]]
+
+    direction = _Direction("DELETE", "unregistered", "not_registered", None, prepare)
+    return _mark(client, data_set, targets, batch_size, progress, direction)
+
+
+def _mark(
+    client: Client,
+    data_set: str,
+    targets: Iterable[Form],
+    batch_size: int,
+    progress: Callable[[int, int], None] | None,
+    direction: _Direction,
+) -> MarkReport:
+    """The batch loop both directions share: read what DHIS2 holds for a batch's forms (so
+    the outcomes are facts), let `prepare` say what to post, set the other forms aside, post
+    and judge the answer."""
     report = MarkReport()
     batches = _batches(targets, batch_size)
     for number, (period, org_units) in enumerate(batches):
         if progress is not None:
             progress(number, len(batches))
         forms = [(ou, period) for ou in org_units]
-        try:
-            before = read_registrations(
-                client, data_set=data_set, periods=[period], org_units=org_units
-            )
-        except Dhis2Error as exc:
-            report.message(f"Could not read the registrations of period {period}: {exc}")
-            for form in forms:
-                report.record(form, "failed")
+        before = _read(client, report, data_set=data_set, period=period, forms=forms, verb="read")
+        if before is None:
             continue
-        todo = []
-        body = []
-        for form in forms:
-            combos = before.get(form)
-            if not combos:
-                report.record(form, "not_registered")
-                continue
-            todo.append(form)
-            for aoc in combos:
-                item: dict[str, Any] = {
-                    "dataSet": data_set,
-                    "period": form[1],
-                    "organisationUnit": form[0],
-                }
-                if aoc:
-                    item["attributeOptionCombo"] = aoc
-                body.append(item)
-        if not todo:
-            continue
-        _post_and_judge(
-            client,
-            report,
-            data_set=data_set,
-            period=period,
-            todo=todo,
-            body=body,
-            strategy="DELETE",
-            done_outcome="unregistered",
-            aoc=None,
-        )
+        todo, body = direction.prepare(forms, before)
+        posted = set(todo)
+        report.record_all((form for form in forms if form not in posted), direction.aside_outcome)
+        if todo:
+            _post_and_judge(client, report, data_set, period, todo, body, direction)
     if progress is not None:
         progress(len(batches), len(batches))
     return report
 
 
+def _read(
+    client: Client, report: MarkReport, *, data_set: str, period: str, forms: list[Form], verb: str
+) -> Held | None:
+    """The registrations of `forms`, or None when DHIS2 could not say: then every one of
+    them is recorded failed, since nothing can be claimed about them."""
+    try:
+        return read_registrations(
+            client, data_set=data_set, periods=[period], org_units=[ou for ou, _ in forms]
+        )
+    except Dhis2Error as exc:
+        report.message(f"Could not {verb} the registrations of period {period}: {exc}")
+        report.record_all(forms, "failed")
+        return None
+
+
 def _post_and_judge(
     client: Client,
     report: MarkReport,
-    *,
     data_set: str,
     period: str,
     todo: list[Form],
     body: list[dict[str, Any]],
-    strategy: str,
-    done_outcome: str,
-    aoc: str | None,
+    direction: _Direction,
 ) -> None:
+    """Post one batch; when DHIS2's counts do not account for every form, judge each form
+    by what DHIS2 holds afterwards instead of guessing from the counts."""
     try:
         response = client.post_json(
             "completeDataSetRegistrations",
             {"completeDataSetRegistrations": body},
-            params={"importStrategy": strategy},
+            params={"importStrategy": direction.strategy},
         )
         summary = parse_data_import_summary(response.body)
     except Dhis2Error as exc:
         report.message(f"DHIS2 refused the registrations of period {period}: {exc}")
-        for form in todo:
-            report.record(form, "failed")
+        report.record_all(todo, "failed")
         return
     _messages(report, summary)
-    done = summary.deleted if strategy == "DELETE" else summary.imported + summary.updated
+    deleting = direction.strategy == "DELETE"
+    done = summary.deleted if deleting else summary.imported + summary.updated
     if done >= len(body) and summary.status != "ERROR":
-        for form in todo:
-            report.record(form, done_outcome)
+        report.record_all(todo, direction.done_outcome)
         return
-    try:  # the counts do not cover every form: ask DHIS2 what it holds now
-        after = read_registrations(
-            client, data_set=data_set, periods=[period], org_units=[ou for ou, _ in todo]
-        )
-    except Dhis2Error as exc:
-        report.message(f"Could not check the registrations of period {period}: {exc}")
-        for form in todo:
-            report.record(form, "failed")
+    after = _read(client, report, data_set=data_set, period=period, forms=todo, verb="check")
+    if after is None:
         return
     for form in todo:
-        held = _holds(after, form, aoc)
-        succeeded = held if strategy != "DELETE" else not held
-        report.record(form, done_outcome if succeeded else "failed")
+        held = _holds(after, form, direction.aoc)
+        succeeded = not held if deleting else held
+        report.record(form, direction.done_outcome if succeeded else "failed")

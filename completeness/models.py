@@ -4,11 +4,12 @@ and the roll-ups up the hierarchy (definitions in `completeness.compliance` and
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
 from connections.models import Instance
-from jobs.models import Run
+from jobs.models import Run, user_link
+
+from .assess import SUMMARY_FIELDS
 
 
 class CompletenessAssessment(models.Model):
@@ -43,14 +44,7 @@ class CompletenessAssessment(models.Model):
     registered = models.PositiveIntegerField(default=0)
     average_compliance = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    created_by = user_link(editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -61,27 +55,42 @@ class CompletenessAssessment(models.Model):
 
     @property
     def summary(self) -> dict[str, int | float | None]:
-        return {
-            "assessed": self.assessed,
-            "compliant": self.compliant,
-            "non_compliant": self.non_compliant,
-            "no_data": self.no_data,
-            "average_compliance": self.average_compliance,
-            "registered": self.registered,
-        }
+        return {name: getattr(self, name) for name in SUMMARY_FIELDS}
 
 
-class CompletenessRow(models.Model):
-    """One (org unit, period) form. `present`/`missing` are data element UIDs."""
+class _Place(models.Model):
+    """Where a stored figure stands: an org unit in one period. The name, level and path are
+    kept with it so pages sort and filter by the hierarchy without asking DHIS2."""
 
-    assessment = models.ForeignKey(
-        CompletenessAssessment, on_delete=models.CASCADE, related_name="rows"
-    )
     org_unit = models.CharField(max_length=11)
     org_unit_name = models.CharField(max_length=230, blank=True)
     level = models.PositiveSmallIntegerField(default=0)
     path = models.CharField(max_length=500, blank=True)
     period = models.CharField(max_length=20)
+
+    class Meta:
+        abstract = True
+        ordering = ["period", "path"]
+
+
+def _one_per_place(name: str) -> models.UniqueConstraint:
+    """One figure per (assessment, org unit, period): a rerun replaces them, never adds."""
+    return models.UniqueConstraint(fields=["assessment", "org_unit", "period"], name=name)
+
+
+#: A row's fields as the API and the JSON export show them (the path only orders the rows).
+ROW_API_FIELDS = (
+    "org_unit", "org_unit_name", "level", "period", "present", "missing", "compliance",
+    "compliant", "no_data", "registered",
+)  # fmt: skip
+
+
+class CompletenessRow(_Place):
+    """One (org unit, period) form. `present`/`missing` are data element UIDs."""
+
+    assessment = models.ForeignKey(
+        CompletenessAssessment, on_delete=models.CASCADE, related_name="rows"
+    )
     present = models.JSONField(default=list, blank=True)
     missing = models.JSONField(default=list, blank=True)
     compliance = models.FloatField(default=0.0)
@@ -89,13 +98,8 @@ class CompletenessRow(models.Model):
     no_data = models.BooleanField(default=False)
     registered = models.BooleanField(default=False)
 
-    class Meta:
-        ordering = ["period", "path"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["assessment", "org_unit", "period"], name="compl_row_unique"
-            )
-        ]
+    class Meta(_Place.Meta):
+        constraints = [_one_per_place("compl_row_unique")]
         indexes = [
             models.Index(fields=["assessment", "period", "path"], name="compl_row_period_idx"),
             models.Index(fields=["assessment", "compliant"], name="compl_row_compliant_idx"),
@@ -107,17 +111,12 @@ class CompletenessRow(models.Model):
         return f"{self.org_unit_name or self.org_unit} {self.period}: {self.compliance}%"
 
 
-class CompletenessRollup(models.Model):
+class CompletenessRollup(_Place):
     """An ancestor's figures for one period, from the rows strictly below it."""
 
     assessment = models.ForeignKey(
         CompletenessAssessment, on_delete=models.CASCADE, related_name="rollups"
     )
-    org_unit = models.CharField(max_length=11)
-    org_unit_name = models.CharField(max_length=230, blank=True)
-    level = models.PositiveSmallIntegerField(default=0)
-    path = models.CharField(max_length=500, blank=True)
-    period = models.CharField(max_length=20)
     assessed = models.PositiveIntegerField(default=0)
     compliant = models.PositiveIntegerField(default=0)
     non_compliant = models.PositiveIntegerField(default=0)
@@ -126,13 +125,8 @@ class CompletenessRollup(models.Model):
     average_compliance = models.FloatField(default=0.0)
     compliant_percent = models.FloatField(default=0.0)
 
-    class Meta:
-        ordering = ["period", "path"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["assessment", "org_unit", "period"], name="compl_rollup_unique"
-            )
-        ]
+    class Meta(_Place.Meta):
+        constraints = [_one_per_place("compl_rollup_unique")]
         indexes = [
             models.Index(fields=["assessment", "level", "period"], name="compl_rollup_level_idx"),
         ]

@@ -6,6 +6,7 @@ put in front and old secrets still read until `rotate_encryption_key` re-encrypt
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -42,26 +43,33 @@ def encrypt(plaintext: str) -> str:
     return _fernet().encrypt(plaintext.encode()).decode()
 
 
-def decrypt(ciphertext: str) -> str:
+def _open_stored(
+    ciphertext: str, use: Callable[[MultiFernet, bytes], bytes], unreadable: str
+) -> str:
+    """`use` the configured keys on a stored token (decrypt or rotate it): empty stays empty,
+    and a token that no key opens raises `CredentialDecryptionError(unreadable)`."""
     if not ciphertext:
         return ""
     try:
-        return _fernet().decrypt(ciphertext.encode()).decode()
+        return use(_fernet(), ciphertext.encode()).decode()
     except InvalidToken as exc:
-        raise CredentialDecryptionError(
-            "The stored credential cannot be decrypted with the configured ENCRYPTION_KEYS. "
-            "Put the key it was encrypted with back into ENCRYPTION_KEYS (after the current "
-            "one), or re-enter the password or token."
-        ) from exc
+        raise CredentialDecryptionError(unreadable) from exc
+
+
+def decrypt(ciphertext: str) -> str:
+    return _open_stored(
+        ciphertext,
+        MultiFernet.decrypt,
+        "The stored credential cannot be decrypted with the configured ENCRYPTION_KEYS. "
+        "Put the key it was encrypted with back into ENCRYPTION_KEYS (after the current "
+        "one), or re-enter the password or token.",
+    )
 
 
 def rotate(ciphertext: str) -> str:
     """Re-encrypt with the first key (MultiFernet.rotate keeps the original timestamp)."""
-    if not ciphertext:
-        return ""
-    try:
-        return _fernet().rotate(ciphertext.encode()).decode()
-    except InvalidToken as exc:
-        raise CredentialDecryptionError(
-            "A stored credential cannot be decrypted with any configured key."
-        ) from exc
+    return _open_stored(
+        ciphertext,
+        MultiFernet.rotate,
+        "A stored credential cannot be decrypted with any configured key.",
+    )

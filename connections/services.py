@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Unpack
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -25,9 +26,8 @@ from django.views.decorators.debug import sensitive_variables
 from dhis2.auth import BasicAuth, TokenAuth
 from dhis2.client import Client, RetryEvent, RetryPolicy
 from dhis2.errors import Dhis2Error
-from jobs.models import Run, Schedule
-from jobs.registry import target_for
-from jobs.services import launch
+from jobs.models import Run
+from jobs.services import StartOptions, launch_on
 
 from .crypto import CredentialDecryptionError, decrypt
 from .models import ConnectionProfile, Instance, validate_token
@@ -37,6 +37,16 @@ logger = logging.getLogger(__name__)
 
 class CredentialsMissing(Exception):
     """The instance has no credential stored for its auth type."""
+
+
+#: What asking an instance can fail with that the person asking can act on (so pages and
+#: validations show it instead of failing): DHIS2 did not answer or refused, or the stored
+#: credential cannot be used.
+ASKING_FAILURES: tuple[type[Exception], ...] = (
+    Dhis2Error,
+    CredentialDecryptionError,
+    CredentialsMissing,
+)
 
 
 # --- saving -----------------------------------------------------------------------------------
@@ -227,7 +237,7 @@ def test_connection(instance: Instance) -> ConnectionTestResult:
         system = info.get("systemName") or "DHIS2"
         message = f"Connected to {system} {version} as {who}."
         result = ConnectionTestResult(True, version, message, latency)
-    except (Dhis2Error, CredentialDecryptionError, CredentialsMissing) as exc:
+    except ASKING_FAILURES as exc:
         result = ConnectionTestResult(False, version, str(exc))
     except ValueError as exc:  # a base URL the client refuses
         result = ConnectionTestResult(False, None, str(exc))
@@ -244,26 +254,16 @@ def test_connection(instance: Instance) -> ConnectionTestResult:
     return result
 
 
-def start_connection_check(
-    instance: Instance,
-    *,
-    user: AbstractBaseUser | None,
-    trigger: str,
-    schedule: Schedule | None = None,
-    enqueue: bool = True,
-) -> Run:
+def start_connection_check(instance: Instance, **start: Unpack[StartOptions]) -> Run:
     """Queue a check of one instance (the `connection_check` operation of `jobs.registry`).
 
     Its target is the instance's, so a scheduled check and a check from the command line
     never run at once for the same instance.
     """
-    return launch(
+    return launch_on(
         "connection_check",
+        instance.pk,
         {"instance_ids": [instance.pk]},
-        user=user,
-        trigger=trigger,
         title=f"Connection check: {instance}",
-        target=target_for("connection_check", instance.pk),
-        schedule=schedule,
-        enqueue=enqueue,
+        **start,
     )

@@ -6,11 +6,29 @@ diagnosed) even when the queue or the worker is down.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from .registry import target_for
+
+
+def optional_link(
+    to: type[models.Model] | str, *, related_name: str = "+", **options: Any
+) -> models.ForeignKey:
+    """A link that is emptied, never cascaded, when what it names is deleted: a run, a job
+    or an assessment outlives the user, run or schedule it mentions. No reverse accessor
+    unless `related_name` asks for one."""
+    return models.ForeignKey(
+        to, null=True, blank=True, on_delete=models.SET_NULL, related_name=related_name, **options
+    )
+
+
+def user_link(*, editable: bool = True) -> models.ForeignKey:
+    """Who started or created a row (kept as NULL when the account is deleted)."""
+    return optional_link(settings.AUTH_USER_MODEL, editable=editable)
 
 
 class Run(models.Model):
@@ -42,9 +60,7 @@ class Run(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    started_by = user_link()
     params = models.JSONField(default=dict, blank=True, help_text="Never holds secrets.")
     progress = models.PositiveSmallIntegerField(default=0)
     progress_message = models.CharField(max_length=200, blank=True)
@@ -56,11 +72,8 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
-    schedule = models.ForeignKey(
+    schedule = optional_link(
         "Schedule",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
         related_name="runs",
         help_text="The schedule that started this run (scheduled or 'run now'), if any.",
     )
@@ -133,6 +146,34 @@ class RunLogEntry(models.Model):
         return f"[{self.level}] {self.message[:80]}"
 
 
+class SavedJob(models.Model):
+    """A saved, named configuration that runs of an operation work on (an aggregate or an
+    event transfer): the fields and ordering every such job shares, written once."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_run = optional_link(Run)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RunCheckpoint(models.Model):
+    """A batch the destination accepted during a run; a resumed run skips these keys
+    (`jobs.resume`). Each operation adds its `run` link and what one batch held."""
+
+    key = models.CharField(max_length=64)
+    accepted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
 def default_timezone() -> str:
     return settings.TIME_ZONE
 
@@ -184,9 +225,7 @@ class Schedule(models.Model):
         "(failures and pauses are always e-mailed).",
     )
     next_run = models.DateTimeField(null=True, blank=True, editable=False)
-    last_run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
+    last_run = optional_link(Run, editable=False)
     q_schedule = models.OneToOneField(
         "django_q.Schedule",
         null=True,
@@ -196,14 +235,7 @@ class Schedule(models.Model):
         editable=False,
         help_text="The django-q2 schedule that fires this one (only while active).",
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        editable=False,
-    )
+    created_by = user_link(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,10 +12,11 @@ without import cycles.
 
 Adding an operation
 -------------------
-1. In the app: `start_<op>(obj, *, user, trigger, schedule=None, enqueue=True, **options) -> Run`
-   in `services.py` (it builds the run's parameters and title and calls `jobs.services.launch`
-   with `target=target_for(key, obj.pk)`), and `run_<op>(ctx) -> status` in `tasks.py`.
-2. Here: one `Operation(...)` line.
+1. In the app: `start_<op>(obj, **start: Unpack[StartOptions]) -> Run` in `services.py` (it
+   builds the run's parameters and title and calls `jobs.services.launch_on(key, obj.pk, ...)`,
+   or `launch_resumable(...)` for a run that can resume an earlier one), and
+   `run_<op>(ctx) -> status` in `tasks.py`.
+2. Here: one `_operation(...)` entry in `OPERATIONS` (it derives the start and task paths).
 """
 
 from __future__ import annotations
@@ -92,65 +93,71 @@ class Operation:
         return task
 
 
+def _operation(
+    key: str,
+    label: str,
+    model: str,
+    object_param: str,
+    *,
+    task: str | None = None,
+    schedulable: bool = True,
+) -> Operation:
+    """An entry that follows the app conventions, so each one states only what differs.
+
+    The app is the model's app label; its start function is `<app>.services.start_<key>` and
+    its task body `<app>.tasks.run_<key>` unless `task` names another function in `tasks.py`.
+    """
+    app = model.partition(".")[0]
+    return Operation(
+        key=key,
+        label=label,
+        model=model,
+        start=f"{app}.services.start_{key}",
+        task=f"{app}.tasks.{task or f'run_{key}'}",
+        object_param=object_param,
+        schedulable=schedulable,
+    )
+
+
 OPERATIONS: dict[str, Operation] = {
     op.key: op
     for op in (
-        Operation(
-            key="transfer",
-            label="Aggregate data transfer",
-            model="transfers.Transfer",
-            start="transfers.services.start_transfer",
-            task="transfers.tasks.run_transfer",
-            object_param="transfer_id",
+        # key, label, model, object_param (start and task follow from key and app)
+        _operation("transfer", "Aggregate data transfer", "transfers.Transfer", "transfer_id"),
+        _operation(
+            "connection_check",
+            "Connection check",
+            "connections.Instance",
+            "instance_id",
+            task="check_connection",  # named before the convention
         ),
-        Operation(
-            key="connection_check",
-            label="Connection check",
-            model="connections.Instance",
-            start="connections.services.start_connection_check",
-            task="connections.tasks.check_connection",
-            object_param="instance_id",
+        _operation(
+            "event_transfer", "Tracker event transfer", "tracker.EventTransfer", "event_transfer_id"
         ),
-        Operation(
-            key="event_transfer",
-            label="Tracker event transfer",
-            model="tracker.EventTransfer",
-            start="tracker.services.start_event_transfer",
-            task="tracker.tasks.run_event_transfer",
-            object_param="event_transfer_id",
+        _operation(
+            "metadata_assessment",
+            "Metadata assessment",
+            "metadata_sync.MetadataAssessment",
+            "assessment_id",
         ),
-        Operation(
-            key="metadata_assessment",
-            label="Metadata assessment",
-            model="metadata_sync.MetadataAssessment",
-            start="metadata_sync.services.start_metadata_assessment",
-            task="metadata_sync.tasks.run_metadata_assessment",
-            object_param="assessment_id",
-        ),
-        Operation(
-            key="metadata_apply",
-            label="Metadata validation and apply",
-            model="metadata_sync.MetadataAssessment",
-            start="metadata_sync.services.start_metadata_apply",
-            task="metadata_sync.tasks.run_metadata_apply",
-            object_param="assessment_id",
+        _operation(
+            "metadata_apply",
+            "Metadata validation and apply",
+            "metadata_sync.MetadataAssessment",
+            "assessment_id",
             schedulable=False,
         ),
-        Operation(
-            key="completeness_assessment",
-            label="Completeness assessment",
-            model="completeness.CompletenessAssessment",
-            start="completeness.services.start_completeness_assessment",
-            task="completeness.tasks.run_completeness_assessment",
-            object_param="assessment_id",
+        _operation(
+            "completeness_assessment",
+            "Completeness assessment",
+            "completeness.CompletenessAssessment",
+            "assessment_id",
         ),
-        Operation(
-            key="completeness_mark",
-            label="Completeness marking",
-            model="completeness.CompletenessAssessment",
-            start="completeness.services.start_completeness_mark",
-            task="completeness.tasks.run_completeness_mark",
-            object_param="assessment_id",
+        _operation(
+            "completeness_mark",
+            "Completeness marking",
+            "completeness.CompletenessAssessment",
+            "assessment_id",
             schedulable=False,
         ),
     )

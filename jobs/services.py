@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Required, TypedDict, TypeVar, Unpack
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,9 +21,10 @@ from django.utils import timezone
 from audit.services import CANCELLED, LAUNCHED, record_run_action
 
 from .enqueue import enqueue_run
-from .models import Run, RunLogEntry
+from .models import Run, RunLogEntry, Schedule
 from .outcomes import record_outcome
-from .registry import get_operation
+from .registry import get_operation, target_for
+from .resume import resumable_params, run_label
 
 
 class Busy(Exception):
@@ -113,6 +114,69 @@ def launch(
     if enqueue:
         transaction.on_commit(lambda: enqueue_run(run.pk))
     return run
+
+
+class StartOptions(TypedDict, total=False):
+    """The keyword arguments every face gives an operation's start function, which hands them
+    on to `launch()` unchanged: who starts the run, from which face (`Run.Trigger`), the
+    schedule that started it, and whether to queue it (`run_job` runs it in the foreground).
+
+    Written once here so that every `start_<op>(obj, *, <its own options>, **start)` takes the
+    same ones with the same defaults (`launch()`'s)."""
+
+    user: Required[AbstractBaseUser | None]
+    trigger: Required[str]
+    schedule: Schedule | None
+    enqueue: bool
+
+
+def launch_on(
+    kind: str, pk: int, params: dict[str, Any], *, title: str, **start: Unpack[StartOptions]
+) -> Run:
+    """`launch()` a run of `kind` on the object `pk`, guarded as every operation's runs are:
+    one active run per object (`jobs.registry.target_for`)."""
+    return launch(kind, params, title=title, target=target_for(kind, pk), **start)
+
+
+class ResumableStartOptions(StartOptions, total=False):
+    """What the start function of a job that checkpoints what it sent (aggregate and event
+    transfers) takes besides `StartOptions`: `dry_run` (write nothing), `full` (ignore an
+    incremental watermark) and `resume_of` (the stopped run to continue)."""
+
+    dry_run: bool
+    full: bool
+    resume_of: Run | None
+
+
+def launch_resumable(
+    kind: str,
+    pk: int,
+    *,
+    param: str,
+    noun: str,
+    name: str,
+    dry_run: bool = False,
+    full: bool = False,
+    resume_of: Run | None = None,
+    **start: Unpack[StartOptions],
+) -> Run:
+    """`launch_on()` for a resumable job: the parameters from `jobs.resume.resumable_params`
+    (`param` = `pk`; a resume is checked first) and a title that says what kind of run it is.
+
+    `noun` names the job's kind and `name` the job, as the messages show them: "transfer
+    Nightly" when a run to resume is another's, "Transfer: Nightly" (or "Dry run: Nightly",
+    "Resume: Nightly") as the run's title."""
+    params = resumable_params(
+        kind=kind,
+        param=param,
+        pk=pk,
+        what=f"{noun} {name}",
+        dry_run=dry_run,
+        full=full,
+        resume_of=resume_of,
+    )
+    label = run_label(noun.capitalize(), dry_run=dry_run, resume_of=resume_of)
+    return launch_on(kind, pk, params, title=f"{label}: {name}", **start)
 
 
 def active_run_for(target: str) -> Run | None:

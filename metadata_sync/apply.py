@@ -10,7 +10,7 @@ validation failed, so a failed validation changes nothing whatever the atomic mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from dhis2.imports import MetadataImportReport, parse_metadata_import_report
@@ -34,6 +34,13 @@ ImportMode = Literal["VALIDATE", "COMMIT"]
 IMPORT_STRATEGIES = ("CREATE_AND_UPDATE", "CREATE", "UPDATE")
 ATOMIC_MODES = ("ALL", "NONE")
 _COUNT_KEYS = ("created", "updated", "ignored", "deleted")
+#: Fields the API and the run's stats name otherwise: an error's object is `object` there.
+_CONTRACT_NAMES = {"object_id": "object"}
+
+
+def _contract_names(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`asdict`'s dict factory: the fields under the names the API contract gives them."""
+    return {_CONTRACT_NAMES.get(key, key): value for key, value in items}
 
 
 @dataclass
@@ -47,13 +54,7 @@ class ImportErrorRow:
     property: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "error_code": self.error_code,
-            "type": self.type,
-            "object": self.object_id,
-            "message": self.message,
-            "property": self.property,
-        }
+        return asdict(self, dict_factory=_contract_names)
 
 
 @dataclass
@@ -72,14 +73,7 @@ class ImportOutcome:
         return self.status == "OK" and not self.errors
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "status": self.status,
-            "counts": self.counts,
-            "totals": self.totals,
-            "errors": [e.as_dict() for e in self.errors],
-            "http_status": self.http_status,
-        }
+        return asdict(self, dict_factory=_contract_names)
 
 
 def _type_of(klass: str | None) -> str:

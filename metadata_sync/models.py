@@ -9,12 +9,11 @@ and status for the summary. Accepted matches become `ProfileMapping` rows, one p
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from connections.models import ConnectionProfile
-from jobs.models import Run
+from jobs.models import Run, user_link
 
 from .match import Status
 from .schema import MAPPING_TYPES, ORDER, SPECS
@@ -23,6 +22,12 @@ TYPE_CHOICES = [(t, SPECS[t].label) for t in ORDER]
 MAPPING_TYPE_CHOICES = [
     (t, SPECS[t].label if t in SPECS else "attribute option combos") for t in MAPPING_TYPES
 ]
+
+
+def _one_per_source(scope: str, name: str) -> models.UniqueConstraint:
+    """One row per source object (type, UID) within `scope`: an object has one status in an
+    assessment and one mapping in a profile."""
+    return models.UniqueConstraint(fields=[scope, "type", "source_id"], name=name)
 
 
 class MetadataAssessment(models.Model):
@@ -49,9 +54,7 @@ class MetadataAssessment(models.Model):
         help_text="side -> type -> UID of the default category objects found there",
     )
     created = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = user_link()
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -63,6 +66,20 @@ class MetadataAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"Assessment {self.pk} of {self.profile}"
+
+
+def _made_by_assessment(
+    related_name: str,
+) -> models.ForeignKey[MetadataAssessment | None, MetadataAssessment | None]:
+    """The assessment a row came from while it exists: mappings and import errors outlive
+    the assessment that made them (deleting it empties the link, not the rows)."""
+    return models.ForeignKey(
+        MetadataAssessment,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name=related_name,
+    )
 
 
 class AssessmentItem(models.Model):
@@ -98,11 +115,7 @@ class AssessmentItem(models.Model):
             models.Index(fields=["assessment", "type", "source_name"], name="md_item_name_idx"),
             models.Index(fields=["assessment", "destination_id"], name="md_item_destination_idx"),
         ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["assessment", "type", "source_id"], name="md_item_unique_source"
-            )
-        ]
+        constraints = [_one_per_source("assessment", "md_item_unique_source")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.source_name or self.source_id}: {self.status}"
@@ -115,25 +128,13 @@ class ProfileMapping(models.Model):
     type = models.CharField(max_length=40, choices=MAPPING_TYPE_CHOICES)
     source_id = models.CharField(max_length=11)
     destination_id = models.CharField(max_length=11)
-    assessment = models.ForeignKey(
-        MetadataAssessment,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="mappings",
-    )
-    accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    assessment = _made_by_assessment(related_name="mappings")
+    accepted_by = user_link()
     accepted_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["profile", "type", "source_id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["profile", "type", "source_id"], name="md_mapping_unique_source"
-            )
-        ]
+        constraints = [_one_per_source("profile", "md_mapping_unique_source")]
 
     def __str__(self) -> str:
         return f"{self.type} {self.source_id} → {self.destination_id}"
@@ -147,13 +148,7 @@ class MetadataImportError(models.Model):
     """
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="metadata_import_errors")
-    assessment = models.ForeignKey(
-        MetadataAssessment,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="import_errors",
-    )
+    assessment = _made_by_assessment(related_name="import_errors")
     mode = models.CharField(max_length=10, help_text="VALIDATE or COMMIT")
     error_code = models.CharField(max_length=20, blank=True)
     type = models.CharField(max_length=100, blank=True)

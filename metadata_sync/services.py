@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -28,9 +28,9 @@ from connections.models import ConnectionProfile
 from connections.services import client_for
 from dhis2.filters import flt_in
 from dhis2.uids import is_valid_uid
-from jobs.models import Run, Schedule
+from jobs.models import Run
 from jobs.registry import target_for
-from jobs.services import Busy, active_run_for, launch
+from jobs.services import Busy, StartOptions, active_run_for, launch_on
 
 from .apply import ATOMIC_MODES, IMPORT_STRATEGIES
 from .match import PRESENT, Status
@@ -74,14 +74,7 @@ def create_assessment(
     )
 
 
-def start_metadata_assessment(
-    assessment: MetadataAssessment,
-    *,
-    user: AbstractBaseUser | None,
-    trigger: str,
-    schedule: Schedule | None = None,
-    enqueue: bool = True,
-) -> Run:
+def start_metadata_assessment(assessment: MetadataAssessment, **start: Unpack[StartOptions]) -> Run:
     """Queue a run of `assessment` (the `metadata_assessment` operation of `jobs.registry`).
 
     A run replaces the assessment's items and counts; decisions on items whose destination is
@@ -90,15 +83,12 @@ def start_metadata_assessment(
     _check_idle(assessment)
     # One transaction: the task is queued on commit, after the assessment points at its run.
     with transaction.atomic():
-        run = launch(
+        run = launch_on(
             ASSESSMENT_KIND,
+            assessment.pk,
             {"assessment_id": assessment.pk},
-            user=user,
-            trigger=trigger,
             title=f"Metadata assessment: {assessment.profile}",
-            target=target_for(ASSESSMENT_KIND, assessment.pk),
-            schedule=schedule,
-            enqueue=enqueue,
+            **start,
         )
         MetadataAssessment.objects.filter(pk=assessment.pk).update(
             run=run, status=MetadataAssessment.State.PENDING
@@ -356,14 +346,11 @@ def apply_options(
 def start_metadata_apply(
     assessment: MetadataAssessment,
     *,
-    user: AbstractBaseUser | None,
-    trigger: str,
-    schedule: Schedule | None = None,
-    enqueue: bool = True,
     items: Any = None,
     dry_run: Any = True,
     import_strategy: Any = "CREATE_AND_UPDATE",
     atomic_mode: Any = "ALL",
+    **start: Unpack[StartOptions],
 ) -> Run:
     """Queue a validation (`dry_run`) or a validate-then-commit of the selected items.
 
@@ -380,13 +367,6 @@ def start_metadata_apply(
             {"items": ["The assessment has not finished; wait for it before a sync."]}
         )
     label = "Metadata validation" if options["dry_run"] else "Metadata apply"
-    return launch(
-        APPLY_KIND,
-        {"assessment_id": assessment.pk, "item_ids": [i.pk for i in chosen], **options},
-        user=user,
-        trigger=trigger,
-        title=f"{label}: {len(chosen)} item(s) of {assessment.profile}",
-        target=target_for(APPLY_KIND, assessment.pk),
-        schedule=schedule,
-        enqueue=enqueue,
-    )
+    params = {"assessment_id": assessment.pk, "item_ids": [i.pk for i in chosen], **options}
+    title = f"{label}: {len(chosen)} item(s) of {assessment.profile}"
+    return launch_on(APPLY_KIND, assessment.pk, params, title=title, **start)

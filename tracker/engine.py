@@ -181,27 +181,24 @@ def batch_key(events: list[dict[str, Any]]) -> str:
     return digest.hexdigest()[:40]
 
 
+@dataclass(eq=False)
 class _Run:
-    def __init__(
-        self,
-        source: Client,
-        destination: Client,
-        spec: EventTransferSpec,
-        observer: Observer,
-        tuning: Tuning,
-    ) -> None:
-        self.source = source
-        self.destination = destination
-        self.spec = spec
-        self.observer = observer
-        self.tuning = tuning
-        self.stats = dict.fromkeys(STAT_KEYS, 0)
-        self.errors: list[EventError] = []
-        self.failed_batches = 0
-        self.total: int | None = None
-        self.source_api = events_api_for(source.version)
-        self.destination_api = events_api_for(destination.version)
-        self.server_time: datetime | None = None
+    """One execution: what it was given, and what it has done so far."""
+
+    source: Client
+    destination: Client
+    spec: EventTransferSpec
+    observer: Observer
+    tuning: Tuning
+    stats: dict[str, int] = field(init=False, default_factory=lambda: dict.fromkeys(STAT_KEYS, 0))
+    errors: list[EventError] = field(init=False, default_factory=list)
+    failed_batches: int = field(init=False, default=0)
+    total: int | None = field(init=False, default=None)
+    server_time: datetime | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.source_api = events_api_for(self.source.version)
+        self.destination_api = events_api_for(self.destination.version)
 
     def result(self, message: str = "") -> EventTransferResult:
         return EventTransferResult(

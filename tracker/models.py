@@ -18,7 +18,8 @@ from django.db import models
 
 from connections.models import ConnectionProfile
 from dhis2.uids import is_valid_uid, validate_uid
-from jobs.models import Run
+from jobs.models import Run, RunCheckpoint, SavedJob
+from jobs.registry import target_for
 
 STRIPPABLE_FIELDS = ("notes", "assigned_user", "coordinates")
 MAPPING_KINDS = ("program", "program_stage", "data_element", "org_unit", "attribute_option_combo")
@@ -60,7 +61,7 @@ def validate_strip_fields(value: Any) -> None:
         raise ValidationError(f"Choose fields to strip among {', '.join(STRIPPABLE_FIELDS)}.")
 
 
-class EventTransfer(models.Model):
+class EventTransfer(SavedJob):
     """Events of one event program (optionally one stage) from a profile's source to its
     destination."""
 
@@ -70,7 +71,6 @@ class EventTransfer(models.Model):
         DESCENDANTS = "DESCENDANTS", "selected and all below"
         ACCESSIBLE = "ACCESSIBLE", "everything the user can access"
 
-    name = models.CharField(max_length=100, unique=True)
     profile = models.ForeignKey(
         ConnectionProfile, on_delete=models.PROTECT, related_name="event_transfers"
     )
@@ -99,9 +99,6 @@ class EventTransfer(models.Model):
         editable=False,
         help_text="Source time (UTC) at the start of the last incremental run without errors.",
     )
-    last_run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     source_names = models.JSONField(
         default=dict,
         blank=True,
@@ -109,20 +106,12 @@ class EventTransfer(models.Model):
         help_text="Names the source gave when the transfer was saved ({uid: name}), so pages "
         "speak names without asking the source on every view.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     #: Changing any of these changes which events a run covers: the watermark is reset.
     SCOPE_FIELDS = (
         "profile_id", "program", "program_stage", "org_units", "ou_mode", "start_date",
         "end_date", "mappings", "use_profile_mappings", "strip_fields",
     )  # fmt: skip
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
     def name_of(self, uid: str) -> str:
         """The source's name of a program, stage or org unit UID (the UID if unknown)."""
@@ -142,7 +131,7 @@ class EventTransfer(models.Model):
 
     @property
     def target(self) -> str:
-        return f"event_transfer:{self.pk}"
+        return target_for("event_transfer", self.pk)
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -158,13 +147,11 @@ class EventTransfer(models.Model):
             raise ValidationError(errors)
 
 
-class EventBatchCheckpoint(models.Model):
-    """A batch the destination accepted during a run; a resumed run skips these keys."""
+class EventBatchCheckpoint(RunCheckpoint):
+    """A batch of events the destination accepted during a run."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="event_checkpoints")
-    key = models.CharField(max_length=64)
     events = models.PositiveIntegerField(default=0)
-    accepted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [

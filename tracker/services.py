@@ -15,26 +15,24 @@ checks, the run parameters or the overlap guard.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date
+from typing import Any, Unpack
 
 from django.apps import apps
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
-from connections.crypto import CredentialDecryptionError
 from connections.models import ConnectionProfile
-from connections.services import CredentialsMissing, client_for
-from dhis2.errors import Dhis2Error, NotFound
+from connections.services import ASKING_FAILURES, client_for
+from dhis2.errors import NotFound
 from dhis2.filters import flt_in
-from jobs.models import Run, Schedule
-from jobs.registry import target_for
-from jobs.resume import NotResumable, resumable_params, resume_chain, run_label
+from jobs.models import Run
+from jobs.resume import NotResumable, resume_chain
 from jobs.resume import check_resumable as _check_resumable
-from jobs.services import Busy, launch
+from jobs.services import Busy, ResumableStartOptions, launch_resumable
 from transfers.fetch import last_updated_param, source_clock
+from transfers.services import incremental_bound
 
 from .models import EventTransfer
 from .preview import preview_events
@@ -51,12 +49,15 @@ __all__ = [
     "incremental_bound",
     "preview_event_transfer",
     "profile_mappings",
+    "read_scope",
     "resume_chain",
     "save_event_transfer",
     "start_event_transfer",
 ]
 
 KIND = "event_transfer"
+#: The run parameter that names the event transfer.
+PARAM = "event_transfer_id"
 
 #: The fields `save_event_transfer` takes (the API's and the form's writable fields).
 EDITABLE_FIELDS = (
@@ -172,7 +173,7 @@ def check_on_source(transfer: EventTransfer) -> dict[str, list[str]]:
                 missing = [uid for uid in transfer.org_units if uid not in found]
                 if missing:
                     errors["org_units"] = [f"Not org units of {source.name}: {', '.join(missing)}."]
-    except (Dhis2Error, CredentialDecryptionError, CredentialsMissing) as exc:
+    except ASKING_FAILURES as exc:
         errors[NON_FIELD_ERRORS] = [
             f"Could not check the program and org units on {source.name}: {exc}"
         ]
@@ -203,14 +204,6 @@ def effective_mappings(transfer: EventTransfer) -> EventMappings:
     if not transfer.use_profile_mappings:
         return own
     return own.merged_over(profile_mappings(transfer.profile))
-
-
-def incremental_bound(transfer: EventTransfer, *, full: bool = False) -> datetime | None:
-    """The `updated_after` of the next run: the watermark minus the overlap (as transfers do:
-    an event saved on the source while the last run read it is read again, harmlessly)."""
-    if not transfer.incremental or transfer.watermark is None or full:
-        return None
-    return transfer.watermark - timedelta(minutes=settings.TRANSFER_INCREMENTAL_OVERLAP_MINUTES)
 
 
 # --- preview ----------------------------------------------------------------------------------
@@ -248,15 +241,22 @@ def preview_event_transfer(transfer: EventTransfer, *, sample_size: int = 10) ->
     return PreviewResult(count=preview.count, by_org_unit=by_org_unit, sample=preview.sample)
 
 
+def read_scope(transfer: EventTransfer) -> dict[str, Any]:
+    """Which source events `transfer` covers, by the names `read.EventQuery` (the preview) and
+    `engine.EventTransferSpec` (a run) both give them, so the two read the same events.
+    Without the org units: the query keeps them as a tuple, the spec as a list."""
+    return {
+        "program": transfer.program,
+        "program_stage": transfer.program_stage or None,
+        "ou_mode": transfer.ou_mode,
+        "start_date": _as_date(transfer.start_date),
+        "end_date": _as_date(transfer.end_date),
+    }
+
+
 def _query(transfer: EventTransfer, *, updated_after: str | None = None) -> EventQuery:
     return EventQuery(
-        program=transfer.program,
-        program_stage=transfer.program_stage or None,
-        org_units=tuple(transfer.org_units),
-        ou_mode=transfer.ou_mode,
-        start_date=_as_date(transfer.start_date),
-        end_date=_as_date(transfer.end_date),
-        updated_after=updated_after,
+        **read_scope(transfer), org_units=tuple(transfer.org_units), updated_after=updated_after
     )
 
 
@@ -267,41 +267,14 @@ def _as_date(value: Any) -> date | None:
 
 
 # --- running ----------------------------------------------------------------------------------
-def start_event_transfer(
-    transfer: EventTransfer,
-    *,
-    user: AbstractBaseUser | None,
-    trigger: str,
-    schedule: Schedule | None = None,
-    enqueue: bool = True,
-    dry_run: bool = False,
-    full: bool = False,
-    resume_of: Run | None = None,
-) -> Run:
+def start_event_transfer(transfer: EventTransfer, **options: Unpack[ResumableStartOptions]) -> Run:
     """Queue a run of `transfer`; raises `jobs.services.Busy` while one is queued or running.
 
     `resume_of` continues a failed or cancelled run: batches it (or the runs it resumed)
     checkpointed are not sent again. `full` ignores an incremental transfer's watermark.
     """
-    params = resumable_params(
-        kind=KIND,
-        param="event_transfer_id",
-        pk=transfer.pk,
-        what=f"event transfer {transfer.name}",
-        dry_run=dry_run,
-        full=full,
-        resume_of=resume_of,
-    )
-    label = run_label("Event transfer", dry_run=dry_run, resume_of=resume_of)
-    return launch(
-        KIND,
-        params,
-        user=user,
-        trigger=trigger,
-        title=f"{label}: {transfer.name}",
-        target=target_for(KIND, transfer.pk),
-        schedule=schedule,
-        enqueue=enqueue,
+    return launch_resumable(
+        KIND, transfer.pk, param=PARAM, noun="event transfer", name=transfer.name, **options
     )
 
 
@@ -310,7 +283,7 @@ def check_resumable(transfer: EventTransfer, run: Run) -> None:
     _check_resumable(
         run,
         kind=KIND,
-        param="event_transfer_id",
+        param=PARAM,
         pk=transfer.pk,
         what=f"event transfer {transfer.name}",
     )

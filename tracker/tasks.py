@@ -17,11 +17,12 @@ from connections.services import client_for
 from dhis2.client import RetryEvent
 from jobs.context import RunContext
 from jobs.models import Run
+from transfers.runs import load_transfer, resumed_checkpoints, retry_message
 
 from .engine import EventTransferFailed, EventTransferResult, EventTransferSpec, Tuning
 from .engine import run_event_transfer as engine_run
 from .models import EventBatchCheckpoint, EventTransfer, EventTransferError
-from .services import _as_date, effective_mappings, incremental_bound, resume_chain
+from .services import PARAM, effective_mappings, incremental_bound, read_scope
 from .write import BatchResult, EventError, Polling
 
 #: Batch and page sizes of a run (DHIS2's tracker importer takes 1,000 events per job in its
@@ -75,34 +76,19 @@ def _tuning() -> Tuning:
 
 
 def run_event_transfer(ctx: RunContext) -> str:
-    transfer = EventTransfer.objects.select_related("profile__source", "profile__destination").get(
-        pk=ctx.params["event_transfer_id"]
-    )
-    dry_run = bool(ctx.params.get("dry_run"))
-    if not dry_run:  # the list's "last run" is about events actually moved
-        EventTransfer.objects.filter(pk=transfer.pk).update(last_run_id=ctx.run_id)
+    transfer, dry_run = load_transfer(ctx, EventTransfer, PARAM)
     profile = transfer.profile
     ctx.info(
         f"{'Dry run' if dry_run else 'Event transfer'} of program {transfer.program} from "
         f"{profile.source.name} to {profile.destination.name}."
     )
-    accepted: frozenset[str] = frozenset()
-    if ctx.params.get("resume_of"):
-        chain = resume_chain(Run.objects.get(pk=ctx.params["resume_of"]))
-        accepted = frozenset(
-            EventBatchCheckpoint.objects.filter(run_id__in=chain).values_list("key", flat=True)
-        )
-        ctx.info(f"Resuming run #{chain[0]}: {len(accepted)} batches were already accepted.")
+    _, accepted = resumed_checkpoints(ctx, EventBatchCheckpoint, "batches")
     updated_after = incremental_bound(transfer, full=bool(ctx.params.get("full")))
     if updated_after is not None:
         ctx.info(f"Incremental: events updated since {updated_after:%Y-%m-%d %H:%M:%S %Z}.")
     spec = EventTransferSpec(
-        program=transfer.program,
-        program_stage=transfer.program_stage or None,
+        **read_scope(transfer),
         org_units=list(transfer.org_units),
-        ou_mode=transfer.ou_mode,
-        start_date=_as_date(transfer.start_date),
-        end_date=_as_date(transfer.end_date),
         updated_after=updated_after,
         mappings=effective_mappings(transfer),
         strip_fields=list(transfer.strip_fields),
@@ -115,10 +101,7 @@ def run_event_transfer(ctx: RunContext) -> str:
     def on_retry(event: RetryEvent) -> None:
         """Every retried request in the run's log and figures, as aggregate transfers do."""
         ctx.incr(retries=1)
-        ctx.warning(
-            f"Retrying {event.method} {event.url} (attempt {event.attempt + 1} of "
-            f"{event.max_attempts}) after {event.reason}; waiting {event.wait_seconds:.1f} s."
-        )
+        ctx.warning(retry_message(event))
 
     with (
         client_for(profile.source, on_retry=on_retry) as source,

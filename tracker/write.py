@@ -28,7 +28,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -69,6 +69,8 @@ __all__ = [
 
 #: Retried as they are: 504 is not, it is split (module docstring).
 POST_RETRY_STATUSES = (429, 502, 503)
+
+_Answer = TypeVar("_Answer")
 
 
 @dataclass
@@ -129,6 +131,34 @@ def _refused(exc: Dhis2Error, count: int) -> BatchFailed:
     return BatchTooLarge(message) if too_large else BatchFailed(message)
 
 
+def _post_batch(
+    client: Client, path: str, events: list[dict[str, Any]], params: dict[str, Any]
+) -> Any:
+    """POST one batch to either events API and return the answer's body: a 409 is an answer
+    to read (DHIS2 reports refused events with it), a POST that failed for good is raised as
+    the batch's failure."""
+    try:
+        response = client.post_json(
+            path,
+            {"events": events},
+            params=params,
+            ok_statuses=(409,),
+            retry_on=POST_RETRY_STATUSES,
+        )
+    except Dhis2Error as exc:
+        raise _refused(exc, len(events)) from exc
+    return response.body
+
+
+def _read_answer(parse: Callable[[Any], _Answer], body: Any) -> _Answer:
+    """`parse(body)`, or `BatchFailed` when the destination's answer is not one we can read."""
+    try:
+        return parse(body)
+    except UnexpectedResponse as exc:
+        message = f"The destination's answer to the batch was not readable: {exc}"
+        raise BatchFailed(message) from exc
+
+
 @dataclass(frozen=True)
 class Polling:
     """How long and how often to wait for a tracker import job."""
@@ -178,17 +208,7 @@ class TrackerWriter:
             "importMode": "VALIDATE" if dry_run else "COMMIT",
             "reportMode": "ERRORS",
         }
-        try:
-            response = self.client.post_json(
-                "tracker",
-                {"events": events},
-                params=params,
-                ok_statuses=(409,),
-                retry_on=POST_RETRY_STATUSES,
-            )
-        except Dhis2Error as exc:
-            raise _refused(exc, len(events)) from exc
-        body = response.body
+        body = _post_batch(self.client, "tracker", events, params)
         if not is_job_reference(body):
             return self._report(body, len(events), 0)
         job = parse_job_reference(body)
@@ -224,11 +244,7 @@ class TrackerWriter:
 
     @staticmethod
     def _report(body: Any, sent: int, polled: int) -> BatchResult:
-        try:
-            report = parse_tracker_import_report(body)
-        except UnexpectedResponse as exc:
-            message = f"The destination's answer to the batch was not readable: {exc}"
-            raise BatchFailed(message) from exc
+        report = _read_answer(parse_tracker_import_report, body)
         return _from_tracker_report(report, sent, polled)
 
 
@@ -275,21 +291,8 @@ class LegacyWriter:
 
     def send(self, events: list[dict[str, Any]], *, dry_run: bool = False) -> BatchResult:
         params = {"importStrategy": "CREATE_AND_UPDATE", "dryRun": dry_run}
-        try:
-            response = self.client.post_json(
-                "events",
-                {"events": events},
-                params=params,
-                ok_statuses=(409,),
-                retry_on=POST_RETRY_STATUSES,
-            )
-        except Dhis2Error as exc:
-            raise _refused(exc, len(events)) from exc
-        try:
-            summaries = parse_legacy_event_summaries(response.body)
-        except UnexpectedResponse as exc:
-            message = f"The destination's answer to the batch was not readable: {exc}"
-            raise BatchFailed(message) from exc
+        body = _post_batch(self.client, "events", events, params)
+        summaries = _read_answer(parse_legacy_event_summaries, body)
         return _from_legacy(summaries, len(events))
 
 

@@ -16,7 +16,7 @@ from django.db import models
 
 from connections.models import ConnectionProfile
 from dhis2 import uids
-from jobs.models import Run
+from jobs.models import Run, RunCheckpoint, SavedJob
 from jobs.registry import target_for
 
 
@@ -74,7 +74,7 @@ def validate_period_list(value: list) -> None:
             raise ValidationError(str(exc)) from exc
 
 
-class Transfer(models.Model):
+class Transfer(SavedJob):
     class Unmapped(models.TextChoices):
         SEND = "send", "Send unchanged (by UID)"
         SKIP = "skip", "Skip and report"
@@ -94,7 +94,6 @@ class Transfer(models.Model):
         UPDATE = "UPDATE", "Update only"
         DELETE = "DELETE", "Delete"
 
-    name = models.CharField(max_length=100, unique=True)
     profile = models.ForeignKey(
         ConnectionProfile, on_delete=models.PROTECT, related_name="transfers"
     )
@@ -176,17 +175,6 @@ class Transfer(models.Model):
         blank=True,
         help_text="Start of the last fully successful run; incremental runs fetch changes since.",
     )
-    last_run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
     #: Changing any of these changes which values a run covers, so an incremental watermark
     #: kept from before would skip the older values of the new scope: `save_transfer` resets it.
@@ -289,13 +277,11 @@ class TransferMapping(models.Model):
         return f"{src} → {dst}"
 
 
-class ChunkCheckpoint(models.Model):
-    """A chunk the destination accepted during a run; a resumed run skips these keys."""
+class ChunkCheckpoint(RunCheckpoint):
+    """A chunk of data values the destination accepted during a run."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="transfer_checkpoints")
-    key = models.CharField(max_length=64)
     values = models.PositiveIntegerField(default=0)
-    accepted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["run", "key"], name="checkpoint_unique_key")]

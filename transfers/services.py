@@ -14,18 +14,18 @@ their checks.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol, Unpack
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.services import log_bulk_created
-from jobs.models import Run, Schedule
+from jobs.models import Run
 from jobs.resume import NotResumable as NotResumable  # re-exported: what a resume refuses
-from jobs.resume import resumable_params, run_label
-from jobs.resume import resume_chain as resume_chain  # re-exported for the task
-from jobs.services import Busy, launch
+from jobs.services import Busy, ResumableStartOptions, launch_resumable
 
 from .models import Transfer, TransferMapping, validate_identifier
 
@@ -195,17 +195,7 @@ def save_transfer(
     return transfer
 
 
-def start_transfer(
-    transfer: Transfer,
-    *,
-    user: AbstractBaseUser | None,
-    trigger: str,
-    schedule: Schedule | None = None,
-    enqueue: bool = True,
-    dry_run: bool = False,
-    full: bool = False,
-    resume_of: Run | None = None,
-) -> Run:
+def start_transfer(transfer: Transfer, **options: Unpack[ResumableStartOptions]) -> Run:
     """Queue a run of `transfer`; raises `jobs.services.Busy` while one is queued or running.
 
     The start function of the `transfer` operation (`jobs.registry`): the admin, pages, API,
@@ -213,25 +203,27 @@ def start_transfer(
     a failed or cancelled run: chunks it checkpointed are not sent again, and the periods it
     resolved are reused. `full` ignores an incremental transfer's watermark.
     """
-    params = resumable_params(
-        kind=KIND,
-        param="transfer_id",
-        pk=transfer.pk,
-        what=f"transfer {transfer.name}",
-        dry_run=dry_run,
-        full=full,
-        resume_of=resume_of,
+    return launch_resumable(
+        KIND, transfer.pk, param="transfer_id", noun="transfer", name=transfer.name, **options
     )
-    return launch(
-        KIND,
-        params,
-        user=user,
-        trigger=trigger,
-        title=f"{run_label('Transfer', dry_run=dry_run, resume_of=resume_of)}: {transfer.name}",
-        target=transfer.target,
-        schedule=schedule,
-        enqueue=enqueue,
-    )
+
+
+# --- incremental runs ---------------------------------------------------------------------------
+class Incremental(Protocol):
+    """A job that may read only what changed since its watermark (aggregate and event
+    transfers): the rule below is the same for both."""
+
+    incremental: bool
+    watermark: datetime | None
+
+
+def incremental_bound(job: Incremental, *, full: bool = False) -> datetime | None:
+    """The lower bound of what the next run reads: the watermark minus the overlap (what the
+    source saved while the last run read it is read again, harmlessly); None to read
+    everything (not incremental, no watermark yet, or a `full` run)."""
+    if not job.incremental or job.watermark is None or full:
+        return None
+    return job.watermark - timedelta(minutes=settings.TRANSFER_INCREMENTAL_OVERLAP_MINUTES)
 
 
 # --- profile mappings -------------------------------------------------------------------------

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import date, timedelta
+from datetime import date
 
-from django.conf import settings
 from django.utils import timezone
 
 from connections.services import client_for
+from dhis2.client import RetryEvent
 from dhis2.periods import get_period_type, relative_periods
 from jobs.context import RunContext
 from jobs.models import Run
@@ -23,7 +23,8 @@ from .engine import (
 )
 from .engine import run_transfer as engine_run
 from .models import ChunkCheckpoint, Transfer, TransferConflict
-from .services import profile_mappings_for, resume_chain
+from .runs import load_transfer, resumed_checkpoints, retry_message
+from .services import incremental_bound, profile_mappings_for
 
 
 class RunObserver:
@@ -69,12 +70,8 @@ class RunObserver:
         ChunkCheckpoint.objects.bulk_create([checkpoint], ignore_conflicts=True)
         self.ctx.heartbeat()
 
-    def retry(self, event) -> None:
-        self.log(
-            "warning",
-            f"Retrying {event.method} {event.url} (attempt {event.attempt + 1} of "
-            f"{event.max_attempts}) after {event.reason}; waiting {event.wait_seconds:.1f} s.",
-        )
+    def retry(self, event: RetryEvent) -> None:
+        self.log("warning", retry_message(event))
 
 
 def _source_today(source) -> date:
@@ -113,35 +110,20 @@ def _periods(transfer: Transfer, source, ctx: RunContext, resumed: Run | None) -
 
 
 def run_transfer(ctx: RunContext) -> str:
-    transfer = Transfer.objects.select_related("profile__source", "profile__destination").get(
-        pk=ctx.params["transfer_id"]
-    )
-    dry_run = bool(ctx.params.get("dry_run"))
-    if not dry_run:  # the list's "last run" is about data actually moved
-        Transfer.objects.filter(pk=transfer.pk).update(last_run_id=ctx.run_id)
+    transfer, dry_run = load_transfer(ctx, Transfer, "transfer_id")
     observer = RunObserver(ctx)
     profile = transfer.profile
     ctx.info(
         f"{'Dry run' if dry_run else 'Transfer'} of data set {transfer.data_set} from "
         f"{profile.source.name} to {profile.destination.name}."
     )
-    accepted: frozenset[str] = frozenset()
-    resumed = None
-    if ctx.params.get("resume_of"):
-        resumed = Run.objects.get(pk=ctx.params["resume_of"])
-        chain = resume_chain(resumed)
-        accepted = frozenset(
-            ChunkCheckpoint.objects.filter(run_id__in=chain).values_list("key", flat=True)
-        )
-        ctx.info(f"Resuming run #{chain[0]}: {len(accepted)} chunks were already accepted.")
+    resumed, accepted = resumed_checkpoints(ctx, ChunkCheckpoint, "chunks")
     profile_maps = profile_mappings_for(transfer)
     if transfer.use_profile_mappings:
         counts = ", ".join(f"{len(m)} {kind}" for kind, m in profile_maps.items() if m)
         ctx.info(f"Profile mappings of {profile.name} apply: {counts or 'none accepted yet'}.")
-    last_updated = None
-    if transfer.incremental and transfer.watermark and not ctx.params.get("full"):
-        overlap = timedelta(minutes=settings.TRANSFER_INCREMENTAL_OVERLAP_MINUTES)
-        last_updated = transfer.watermark - overlap
+    last_updated = incremental_bound(transfer, full=bool(ctx.params.get("full")))
+    if last_updated is not None:
         ctx.info(f"Incremental: values changed since {last_updated:%Y-%m-%d %H:%M:%S %Z}.")
     # The engine relays the clients' retry events to the observer on this thread.
     with client_for(profile.source) as source, client_for(profile.destination) as destination:

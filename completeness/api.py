@@ -12,16 +12,15 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, renderers, serializers, viewsets
+from rest_framework import negotiation, renderers, serializers
 from rest_framework.decorators import action
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connections.models import Instance
-from jobs.faces import api_start
+from jobs.faces import PAGE_PARAMETERS, LaunchedRecordViewSet, api_launch, paginated
 from jobs.models import Run
 
 from . import exports
@@ -137,12 +136,6 @@ class CompletenessMarkSerializer(serializers.Serializer):
     compliant = serializers.BooleanField(required=False, default=False)
 
 
-class ResultsPagination(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
 class _FileRenderer(renderers.BaseRenderer):
     """Lets `?format=csv|xlsx` through DRF's content negotiation (the view answers with a
     Django response of its own, so nothing is rendered here)."""
@@ -151,6 +144,17 @@ class _FileRenderer(renderers.BaseRenderer):
 
     def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None):
         return json.dumps(data).encode() if data is not None else b""
+
+
+class _AnyFormat(negotiation.DefaultContentNegotiation):
+    """Content negotiation for the export, where `?format=` is the file type: an unknown one
+    (`pdf`) reaches the view, which answers 400 with the choices, instead of DRF's 404."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):  # type: ignore[no-untyped-def]
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except Http404:
+            return renderers[0], renderers[0].media_type
 
 
 class CSVRenderer(_FileRenderer):
@@ -170,21 +174,11 @@ CREATED = inline_serializer(
 )
 
 
-class CompletenessAssessmentViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class CompletenessAssessmentViewSet(LaunchedRecordViewSet):
     queryset = CompletenessAssessment.objects.select_related("instance", "run", "created_by")
     serializer_class = CompletenessAssessmentSerializer
     filterset_fields = ["instance", "data_set"]
-    required_perms: list[str] | None = None
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if self.action == "create":  # starting an assessment is launching a run
-            self.required_perms = LAUNCH
-        super().initial(request, *args, **kwargs)
+    launch_perms = LAUNCH
 
     @extend_schema(request=CompletenessCreateSerializer, responses={201: CREATED})
     def create(self, request: Request) -> Response:
@@ -203,11 +197,7 @@ class CompletenessAssessmentViewSet(
     def run(self, request: Request, pk: str | None = None) -> Response:
         """Run the assessment again (relative periods resolve anew; rows are replaced)."""
         assessment = self.get_object()
-        return api_start(
-            lambda: start_completeness_assessment(
-                assessment, user=request.user, trigger=Run.Trigger.API
-            )
-        )
+        return api_launch(request, start_completeness_assessment, assessment)
 
     @extend_schema(
         parameters=[
@@ -215,8 +205,7 @@ class CompletenessAssessmentViewSet(
             OpenApiParameter("level", int),
             OpenApiParameter("search", str),
             OpenApiParameter("ordering", str),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
+            *PAGE_PARAMETERS,
         ],
         responses=CompletenessRowSerializer(many=True),
     )
@@ -227,9 +216,7 @@ class CompletenessAssessmentViewSet(
             rows = filter_rows(assessment, parse_filter(request.query_params))
         except DjangoValidationError as exc:
             raise drf_errors(exc) from exc
-        paginator = ResultsPagination()
-        page = paginator.paginate_queryset(rows, request, view=self)
-        return paginator.get_paginated_response(CompletenessRowSerializer(page, many=True).data)
+        return paginated(self, request, rows, CompletenessRowSerializer)
 
     @extend_schema(
         parameters=[
@@ -243,6 +230,7 @@ class CompletenessAssessmentViewSet(
         methods=["get"],
         required_perms=[VIEW],
         renderer_classes=[renderers.JSONRenderer, CSVRenderer, XLSXRenderer],
+        content_negotiation_class=_AnyFormat,
     )
     def export(self, request: Request, pk: str | None = None) -> Any:
         assessment = self.get_object()
@@ -266,15 +254,13 @@ class CompletenessAssessmentViewSet(
         body.is_valid(raise_exception=True)
         data = body.validated_data
         try:
-            return api_start(
-                lambda: start_completeness_mark(
-                    assessment,
-                    user=request.user,
-                    trigger=Run.Trigger.API,
-                    action=data["action"],
-                    rows=[(r["org_unit"], r["period"]) for r in data.get("rows") or []],
-                    compliant=data["compliant"],
-                )
+            return api_launch(
+                request,
+                start_completeness_mark,
+                assessment,
+                action=data["action"],
+                rows=[(r["org_unit"], r["period"]) for r in data.get("rows") or []],
+                compliant=data["compliant"],
             )
         except DjangoValidationError as exc:
             raise drf_errors(exc) from exc

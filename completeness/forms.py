@@ -8,22 +8,17 @@ UIDs separated by spaces or commas: the page's pickers fill them by name (see
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from connections.models import Instance
 from dhis2.periods import RELATIVE_CHOICES
+from jobs.faces import lines_field, show_service_errors, tokens
 
 from .compliance import DISAGGREGATIONS
 from .services import AssessmentInput
-
-_SPLIT = re.compile(r"[\s,;]+")
-
-
-def _tokens(text: str) -> list[str]:
-    return [t for t in _SPLIT.split(text or "") if t]
 
 
 class AssessmentForm(forms.Form):
@@ -31,11 +26,9 @@ class AssessmentForm(forms.Form):
     data_set = forms.CharField(
         max_length=50, help_text="Pick by name; the data set's period type decides the periods."
     )
-    periods_text = forms.CharField(
-        label="Periods",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Period ids of the data set's type (e.g. 202405), or choose a relative period.",
+    periods_text = lines_field(
+        "Periods",
+        "Period ids of the data set's type (e.g. 202405), or choose a relative period.",
     )
     relative_period = forms.ChoiceField(
         choices=[("", "—"), *RELATIVE_CHOICES], required=False, label="Relative period"
@@ -43,18 +36,13 @@ class AssessmentForm(forms.Form):
     relative_count = forms.IntegerField(
         required=False, min_value=1, label="N", help_text="For LAST_N and THIS_AND_LAST_N only."
     )
-    org_units_text = forms.CharField(
-        label="Org units", widget=forms.Textarea(attrs={"rows": 2}), help_text="Search by name."
-    )
+    org_units_text = lines_field("Org units", "Search by name.", required=True)
     include_descendants = forms.BooleanField(required=False, initial=True)
     level = forms.IntegerField(
         required=False, min_value=1, help_text="Only this level under the selection (optional)."
     )
-    required_text = forms.CharField(
-        label="Required data elements",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Leave empty to count every element of the data set.",
+    required_text = lines_field(
+        "Required data elements", "Leave empty to count every element of the data set."
     )
     threshold = forms.FloatField(initial=100, help_text="Percent of elements a form needs.")
     disaggregation = forms.ChoiceField(
@@ -65,7 +53,7 @@ class AssessmentForm(forms.Form):
         initial="any",
     )
 
-    #: form field -> the service's field name in its ValidationError
+    #: the service's field name in its ValidationError -> the form field typed into
     SERVICE_FIELDS = {
         "periods": "periods_text",
         "org_units": "org_units_text",
@@ -77,19 +65,20 @@ class AssessmentForm(forms.Form):
         return AssessmentInput(
             instance=d["instance"],
             data_set=d["data_set"].strip(),
-            org_units=_tokens(d["org_units_text"]),
-            periods=_tokens(d["periods_text"]),
+            org_units=tokens(d["org_units_text"]),
+            periods=tokens(d["periods_text"]),
             relative_period=d.get("relative_period") or None,
             relative_count=d.get("relative_count"),
             include_descendants=bool(d.get("include_descendants")),
             level=d.get("level"),
-            required_data_elements=tuple(_tokens(d.get("required_text") or "")),
+            required_data_elements=tuple(tokens(d.get("required_text") or "")),
             threshold=d["threshold"],
             disaggregation=d["disaggregation"],
         )
 
-    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
-        for key, messages in errors.items():
-            name = self.SERVICE_FIELDS.get(key, key)
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
+    def add_service_errors(self, exc: ValidationError) -> None:
+        """What `create_assessment` refused, on the inputs it is about (the rest on top)."""
+        errors = (
+            exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+        )
+        show_service_errors(self, errors, inputs=self.SERVICE_FIELDS)

@@ -13,13 +13,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jobs.faces import page_start
+from jobs.faces import page_launch, searched_page
 from jobs.models import Run
 
 from .api import export_response
@@ -43,12 +42,12 @@ HEAT_UNITS = 40
 def assessment_list(request: HttpRequest) -> HttpResponse:
     """Assessments, searchable by data set (name or UID) or instance, 25 a page."""
     assessments = CompletenessAssessment.objects.select_related("instance", "run")
-    q = request.GET.get("q", "").strip()
-    if q:
-        assessments = assessments.filter(
-            Q(data_set_name__icontains=q) | Q(data_set=q) | Q(instance__name__icontains=q)
-        )
-    page = Paginator(assessments, 25).get_page(request.GET.get("page"))
+    page, q = searched_page(
+        request,
+        assessments,
+        contains=("data_set_name", "instance__name"),
+        equals=("data_set",),
+    )
     context = {"assessments": page.object_list, "page": page, "q": q}
     return render(request, "completeness/list.html", context)
 
@@ -63,9 +62,7 @@ def assessment_create(request: HttpRequest) -> HttpResponse:
                 form.to_input(), user=request.user, trigger=Run.Trigger.WEB
             )
         except ValidationError as exc:
-            form.add_service_errors(exc.message_dict if hasattr(exc, "error_dict") else {})
-            if not hasattr(exc, "error_dict"):
-                form.add_error(None, exc.messages)
+            form.add_service_errors(exc)
         else:
             messages.success(request, f"Assessment queued as run #{run.pk}.")
             return redirect("completeness-detail", pk=assessment.pk)
@@ -136,13 +133,8 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assessment_run(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = get_object_or_404(CompletenessAssessment, pk=pk)
-    return page_start(
-        request,
-        lambda: start_completeness_assessment(
-            assessment, user=request.user, trigger=Run.Trigger.WEB
-        ),
-        back=reverse("completeness-detail", args=[pk]),
-    )
+    back = reverse("completeness-detail", args=[pk])
+    return page_launch(request, start_completeness_assessment, assessment, back=back)
 
 
 @login_required
@@ -155,17 +147,14 @@ def assessment_mark(request: HttpRequest, pk: int) -> HttpResponse:
         org_unit, _, period = token.partition("|")
         if org_unit and period:
             rows.append((org_unit, period))
-    return page_start(
+    return page_launch(
         request,
-        lambda: start_completeness_mark(
-            assessment,
-            user=request.user,
-            trigger=Run.Trigger.WEB,
-            action=request.POST.get("action", ""),
-            rows=rows,
-            compliant=request.POST.get("compliant") == "1",
-        ),
+        start_completeness_mark,
+        assessment,
         back=reverse("completeness-detail", args=[pk]),
+        action=request.POST.get("action", ""),
+        rows=rows,
+        compliant=request.POST.get("compliant") == "1",
     )
 
 

@@ -5,7 +5,8 @@ save, and their `ValidationError` becomes a 400 with field errors."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
+from typing import Any
+
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
@@ -16,13 +17,14 @@ from rest_framework.response import Response
 from dhis2.errors import NotFound
 from dhis2.periods import PeriodError
 from dhis2.uids import is_valid_uid
+from jobs.faces import SavedByServiceMixin
 
 from . import browse
 from .models import ConnectionProfile, Instance
 from .services import client_for, save_instance, save_profile, test_connection
 
 
-class InstanceSerializer(serializers.ModelSerializer):
+class InstanceSerializer(SavedByServiceMixin, serializers.ModelSerializer):
     password = serializers.CharField(
         write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
     )
@@ -41,18 +43,8 @@ class InstanceSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["version", "version_checked_at", "last_check_ok", "last_check_message"]
 
-    def _save(self, instance: Instance | None, data: dict) -> Instance:
-        request = self.context.get("request")
-        try:
-            return save_instance(instance, user=getattr(request, "user", None), **data)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
-
-    def create(self, validated_data: dict) -> Instance:
-        return self._save(None, validated_data)
-
-    def update(self, instance: Instance, validated_data: dict) -> Instance:
-        return self._save(instance, validated_data)
+    def save_with(self, obj: Instance | None, data: dict, *, user: Any) -> Instance:
+        return save_instance(obj, user=user, **data)
 
 
 class ConnectionTestSerializer(serializers.Serializer):
@@ -156,23 +148,15 @@ class InstanceViewSet(viewsets.ModelViewSet):
         return Response(items)
 
 
-class ConnectionProfileSerializer(serializers.ModelSerializer):
+class ConnectionProfileSerializer(SavedByServiceMixin, serializers.ModelSerializer):
     class Meta:
         model = ConnectionProfile
         fields = ["id", "name", "source", "destination", "description"]
 
-    def _save(self, profile: ConnectionProfile | None, data: dict) -> ConnectionProfile:
-        request = self.context.get("request")
-        try:
-            return save_profile(profile, user=getattr(request, "user", None), **data)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from exc
-
-    def create(self, validated_data: dict) -> ConnectionProfile:
-        return self._save(None, validated_data)
-
-    def update(self, instance: ConnectionProfile, validated_data: dict) -> ConnectionProfile:
-        return self._save(instance, validated_data)
+    def save_with(
+        self, obj: ConnectionProfile | None, data: dict, *, user: Any
+    ) -> ConnectionProfile:
+        return save_profile(obj, user=user, **data)
 
 
 class ConnectionProfileViewSet(viewsets.ModelViewSet):

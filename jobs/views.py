@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -23,6 +23,7 @@ from tracker.models import EventTransfer
 from transfers.views import run_conflicts_context
 
 from . import cron, schedules
+from .faces import add_and_change_views, searched_page
 from .forms import CRON_PRESETS, ScheduleForm
 from .labels import run_summary, stat_rows
 from .models import Run, Schedule
@@ -131,17 +132,17 @@ def run_list(request: HttpRequest) -> HttpResponse:
     """Runs, filtered by kind and status, searchable by title, number or user, 50 a page."""
     runs = Run.objects.select_related("started_by")
     kind, status = request.GET.get("kind", ""), request.GET.get("status", "")
-    q = request.GET.get("q", "").strip()
     if kind:
         runs = runs.filter(kind=kind)
     if status:
         runs = runs.filter(status=status)
-    if q:
-        match = Q(title__icontains=q) | Q(started_by__username__icontains=q)
-        if q.lstrip("#").isdigit():
-            match |= Q(pk=int(q.lstrip("#")))
-        runs = runs.filter(match)
-    page = Paginator(runs, 50).get_page(request.GET.get("page"))
+    page, q = searched_page(
+        request,
+        runs,
+        per_page=50,
+        contains=("title", "started_by__username"),
+        numbered=True,
+    )
     context = {
         "page": page,
         "kind": kind,
@@ -169,7 +170,11 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     elif run.kind == "event_transfer":
         context["names"] = _event_error_names(run)
     causes = [(g.count, g.cause) for g in context.get("conflict_groups", [])]
-    context["summary"] = "" if run.is_active else run_summary(run.kind, run.stats, causes)
+    context["summary"] = (
+        ""
+        if run.is_active
+        else run_summary(run.kind, run.stats, causes, dry_run=bool(run.params.get("dry_run")))
+    )
     return render(request, "jobs/run_detail.html", context)
 
 
@@ -243,12 +248,9 @@ def schedule_list(request: HttpRequest) -> HttpResponse:
     """Schedules, filtered by status and searchable by name, 25 a page."""
     items = Schedule.objects.select_related("last_run")
     status = request.GET.get("status", "")
-    q = request.GET.get("q", "").strip()
     if status:
         items = items.filter(status=status)
-    if q:
-        items = items.filter(name__icontains=q)
-    page = Paginator(items, PER_PAGE).get_page(request.GET.get("page"))
+    page, q = searched_page(request, items, per_page=PER_PAGE, contains=("name",))
     rows = [
         {
             "schedule": s,
@@ -296,16 +298,7 @@ def _schedule_form(request: HttpRequest, schedule: Schedule | None) -> HttpRespo
     return render(request, "jobs/schedule_form.html", context)
 
 
-@login_required
-@permission_required("jobs.add_schedule", raise_exception=True)
-def schedule_create(request: HttpRequest) -> HttpResponse:
-    return _schedule_form(request, None)
-
-
-@login_required
-@permission_required("jobs.change_schedule", raise_exception=True)
-def schedule_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _schedule_form(request, get_object_or_404(Schedule, pk=pk))
+schedule_create, schedule_edit = add_and_change_views(Schedule, _schedule_form)
 
 
 @login_required

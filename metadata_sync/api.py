@@ -12,13 +12,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,7 +25,14 @@ from connections.models import ConnectionProfile
 from connections.services import client_for
 from dhis2.filters import flt_eq, flt_ilike
 from dhis2.uids import is_valid_uid
-from jobs.faces import api_start
+from jobs.faces import (
+    PAGE_PARAMETERS,
+    LaunchedRecordViewSet,
+    ResultsPagination,
+    api_start,
+    paginated,
+    search_match,
+)
 from jobs.models import Run
 
 from . import services
@@ -49,12 +55,6 @@ def _service(call: Callable[[], T]) -> T:
     except DjangoValidationError as exc:
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
         raise serializers.ValidationError(detail) from exc
-
-
-class Pages(PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 # --- serializers ------------------------------------------------------------------------------
@@ -132,28 +132,17 @@ def _parse(serializer_class: type[serializers.Serializer], request: Request) -> 
     return dict(body.validated_data)
 
 
-class MetadataAssessmentViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
-):
+class MetadataAssessmentViewSet(LaunchedRecordViewSet):
     """Assessments: create (and run), read, items, review, payload preview and sync."""
 
     queryset = MetadataAssessment.objects.select_related("profile", "run", "created_by")
     serializer_class = AssessmentSerializer
     filterset_fields = ["profile", "status"]
-    required_perms: list[str] | None = None
+    launch_perms = [VIEW, "jobs.launch_run"]  # operators run assessments
 
     def filter_queryset(self, queryset: QuerySet[MetadataAssessment]) -> QuerySet:
         # `status` and `type` of the items endpoint are item filters, not assessment filters.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        if self.action == "create":  # operators run assessments; it is a launch, not a config
-            self.required_perms = [VIEW, "jobs.launch_run"]
-        super().initial(request, *args, **kwargs)
 
     @extend_schema(request=AssessmentRequestSerializer, responses={201: AssessmentSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -171,8 +160,7 @@ class MetadataAssessmentViewSet(
             OpenApiParameter("type", str, enum=list(ORDER)),
             OpenApiParameter("status", str, enum=[s.value for s in Status]),
             OpenApiParameter("search", str),
-            OpenApiParameter("page", int),
-            OpenApiParameter("page_size", int),
+            *PAGE_PARAMETERS,
         ],
         responses=ItemSerializer(many=True),
     )
@@ -180,9 +168,7 @@ class MetadataAssessmentViewSet(
     def items(self, request: Request, pk: str | None = None) -> Response:
         assessment = self.get_object()
         items = filter_items(assessment.items.all(), request.query_params)
-        paginator = Pages()
-        page = paginator.paginate_queryset(items, request, view=self)
-        return paginator.get_paginated_response(ItemSerializer(page, many=True).data)
+        return paginated(self, request, items, ItemSerializer)
 
     @extend_schema(request=ItemsRequestSerializer, responses=dict)
     @action(detail=True, methods=["post"], required_perms=[VIEW])
@@ -213,26 +199,39 @@ class MetadataAssessmentViewSet(
     @extend_schema(request=AcceptRequestSerializer, responses=ItemSerializer(many=True))
     @action(detail=True, methods=["post"], required_perms=[VIEW, REVIEW])
     def accept(self, request: Request, pk: str | None = None) -> Response:
-        assessment = self.get_object()
-        data = _parse(AcceptRequestSerializer, request)
-        items = _service(
-            lambda: services.accept_items(
+        return self._review(
+            request,
+            AcceptRequestSerializer,
+            lambda assessment, data: services.accept_items(
                 assessment,
                 data["items"],
                 destinations=data.get("destinations"),
                 user=request.user,
-            )
+            ),
         )
-        return Response({"items": ItemSerializer(items, many=True).data})
 
     @extend_schema(request=ItemsRequestSerializer, responses=ItemSerializer(many=True))
     @action(detail=True, methods=["post"], required_perms=[VIEW, REVIEW])
     def reject(self, request: Request, pk: str | None = None) -> Response:
-        assessment = self.get_object()
-        data = _parse(ItemsRequestSerializer, request)
-        items = _service(
-            lambda: services.reject_items(assessment, data["items"], user=request.user)
+        return self._review(
+            request,
+            ItemsRequestSerializer,
+            lambda assessment, data: services.reject_items(
+                assessment, data["items"], user=request.user
+            ),
         )
+
+    def _review(
+        self,
+        request: Request,
+        body: type[serializers.Serializer],
+        decide: Callable[[MetadataAssessment, dict[str, Any]], list[AssessmentItem]],
+    ) -> Response:
+        """Accept or reject items: `decide` (a review service) on the parsed `body`; the
+        answer is the items as they are now."""
+        assessment = self.get_object()
+        data = _parse(body, request)
+        items = _service(lambda: decide(assessment, data))
         return Response({"items": ItemSerializer(items, many=True).data})
 
     @extend_schema(
@@ -270,11 +269,11 @@ def filter_items(items: QuerySet[AssessmentItem], params: Any) -> QuerySet[Asses
     search = (params.get("search") or "").strip()
     if search:
         items = items.filter(
-            Q(source_name__icontains=search)
-            | Q(source_code__icontains=search)
-            | Q(source_id=search)
-            | Q(destination_name__icontains=search)
-            | Q(destination_id=search)
+            search_match(
+                search,
+                contains=("source_name", "source_code", "destination_name"),
+                equals=("source_id", "destination_id"),
+            )
         )
     return items
 
@@ -312,7 +311,7 @@ class ProfileMappingViewSet(
     queryset = ProfileMapping.objects.select_related("accepted_by")
     serializer_class = MappingSerializer
     filterset_fields = ["profile", "type", "source_id"]
-    pagination_class = Pages
+    pagination_class = ResultsPagination
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
 
@@ -321,7 +320,7 @@ class ProfileMappingsView(ListAPIView):
 
     queryset = ProfileMapping.objects.select_related("accepted_by")
     serializer_class = MappingSerializer
-    pagination_class = Pages
+    pagination_class = ResultsPagination
     required_perms = ["connections.view_connectionprofile", "metadata_sync.view_profilemapping"]
 
     def get_queryset(self) -> QuerySet[ProfileMapping]:

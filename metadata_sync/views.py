@@ -11,14 +11,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from connections.models import ConnectionProfile
 from dhis2.errors import Dhis2Error
+from jobs.faces import PROFILE_NAMES, page_launch, searched_page, show_service_errors
 from jobs.models import Run
 from jobs.services import Busy
 
@@ -58,8 +59,7 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
                     user=request.user,
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                show_service_errors(form, exc.message_dict)
             else:
                 run = services.start_metadata_assessment(
                     assessment, user=request.user, trigger=Run.Trigger.WEB
@@ -69,14 +69,8 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
     assessments = MetadataAssessment.objects.select_related(
         "profile", "run", "created_by"
     ).order_by("-created")
-    q = request.GET.get("q", "").strip()
-    if q:  # by profile or instance name, or an assessment's number
-        match = Q(profile__name__icontains=q) | Q(profile__source__name__icontains=q)
-        match |= Q(profile__destination__name__icontains=q)
-        if q.lstrip("#").isdigit():
-            match |= Q(pk=int(q.lstrip("#")))
-        assessments = assessments.filter(match)
-    page = Paginator(assessments, 25).get_page(request.GET.get("page"))
+    # by profile or instance name, or an assessment's number
+    page, q = searched_page(request, assessments, contains=PROFILE_NAMES, numbered=True)
     context = {"form": form, "assessments": page.object_list, "page": page, "q": q}
     return render(request, "metadata_sync/list.html", context)
 
@@ -130,14 +124,8 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def assessment_rerun(request: HttpRequest, pk: int) -> HttpResponse:
     assessment = get_object_or_404(MetadataAssessment, pk=pk)
-    try:
-        run = services.start_metadata_assessment(
-            assessment, user=request.user, trigger=Run.Trigger.WEB
-        )
-    except Busy as exc:
-        messages.warning(request, str(exc))
-        return redirect("metadata-assessment", pk=pk)
-    return redirect("run-detail", pk=run.pk)
+    back = reverse("metadata-assessment", args=[pk])
+    return page_launch(request, services.start_metadata_assessment, assessment, back=back)
 
 
 def _selected(request: HttpRequest) -> list[str]:

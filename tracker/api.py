@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from jobs.faces import RunActionsMixin
+from jobs.faces import JobSerializer, RunActionsMixin
 from jobs.models import Run
 
 from .models import EventTransfer, EventTransferError
@@ -44,17 +44,11 @@ def drf_errors(exc: DjangoValidationError) -> serializers.ValidationError:
     )
 
 
-class EventTransferSerializer(serializers.ModelSerializer):
+class EventTransferSerializer(JobSerializer):
     program_stage = serializers.CharField(
         max_length=11, required=False, allow_blank=True, allow_null=True
     )
     profile_name = serializers.CharField(source="profile.name", read_only=True)
-    # A method, not `source="last_run.status"`: DRF skips a dotted field whose default it
-    # would need on a PATCH (partial), and the answer then lacked this documented key.
-    last_run_status = serializers.SerializerMethodField()
-
-    def get_last_run_status(self, obj: Any) -> str | None:
-        return obj.last_run.status if obj.last_run_id else None
 
     class Meta:
         model = EventTransfer
@@ -70,19 +64,14 @@ class EventTransferSerializer(serializers.ModelSerializer):
         data["program_stage"] = data["program_stage"] or None
         return data
 
-    def _save(self, instance: EventTransfer | None, data: dict[str, Any]) -> EventTransfer:
-        request = self.context.get("request")
+    def save_with(
+        self, obj: EventTransfer | None, data: dict[str, Any], *, user: Any
+    ) -> EventTransfer:
         values = {k: v for k, v in data.items() if k in EDITABLE_FIELDS}
-        try:
-            return save_event_transfer(instance, data=values, user=getattr(request, "user", None))
-        except DjangoValidationError as exc:
-            raise drf_errors(exc) from exc
+        return save_event_transfer(obj, data=values, user=user)
 
-    def create(self, validated_data: dict[str, Any]) -> EventTransfer:
-        return self._save(None, validated_data)
-
-    def update(self, instance: EventTransfer, validated_data: dict[str, Any]) -> EventTransfer:
-        return self._save(instance, validated_data)
+    def field_errors(self, exc: DjangoValidationError) -> serializers.ValidationError:
+        return drf_errors(exc)
 
 
 PREVIEW_RESPONSE = inline_serializer(

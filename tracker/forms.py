@@ -8,18 +8,16 @@ in one hidden field.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from connections.models import ConnectionProfile
+from jobs.faces import show_service_errors, tokens
 
 from .models import STRIPPABLE_FIELDS, EventTransfer
 from .services import save_event_transfer
-
-_SPLIT = re.compile(r"[\s,;]+")
 
 
 class EventTransferForm(forms.Form):
@@ -94,7 +92,7 @@ class EventTransferForm(forms.Form):
             self.fields[name].widget.choices = options
 
     def clean_org_units(self) -> list[str]:
-        return [u for u in _SPLIT.split(self.cleaned_data.get("org_units") or "") if u]
+        return tokens(self.cleaned_data.get("org_units"))
 
     def clean_mappings(self) -> dict:
         return self.cleaned_data.get("mappings") or {}
@@ -106,6 +104,5 @@ class EventTransferForm(forms.Form):
                 self.instance if self.instance.pk else None, data=dict(self.cleaned_data)
             )
         except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                self.add_error(None if field not in self.fields else field, messages)
+            show_service_errors(self, exc.message_dict)
             return None

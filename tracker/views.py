@@ -3,12 +3,8 @@ and the per-event errors of a run as CSV."""
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,7 +13,13 @@ from django.views.decorators.http import require_POST
 from connections.crypto import CredentialDecryptionError
 from connections.services import CredentialsMissing
 from dhis2.errors import Dhis2Error
-from jobs.faces import page_run
+from jobs.faces import (
+    PROFILE_NAMES,
+    add_and_change_views,
+    csv_download,
+    page_run,
+    searched_page,
+)
 from jobs.models import Run
 from jobs.registry import target_for
 
@@ -35,16 +37,9 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
     transfers = EventTransfer.objects.select_related(
         "profile__source", "profile__destination", "last_run"
     )
-    q = request.GET.get("q", "").strip()
-    if q:
-        transfers = transfers.filter(
-            Q(name__icontains=q)
-            | Q(profile__name__icontains=q)
-            | Q(profile__source__name__icontains=q)
-            | Q(profile__destination__name__icontains=q)
-            | Q(program=q)
-        )
-    page = Paginator(transfers, 25).get_page(request.GET.get("page"))
+    page, q = searched_page(
+        request, transfers, contains=("name", *PROFILE_NAMES), equals=("program",)
+    )
     context = {"transfers": page.object_list, "page": page, "q": q}
     return render(request, "tracker/list.html", context)
 
@@ -59,7 +54,8 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "tracker/detail.html", {"transfer": transfer, "runs": runs[:25]})
 
 
-def _edit(request: HttpRequest, transfer: EventTransfer) -> HttpResponse:
+def _edit(request: HttpRequest, transfer: EventTransfer | None) -> HttpResponse:
+    transfer = transfer if transfer is not None else EventTransfer()
     form = EventTransferForm(request.POST or None, instance=transfer)
     if request.method == "POST" and form.is_valid():
         saved = form.save()
@@ -69,16 +65,7 @@ def _edit(request: HttpRequest, transfer: EventTransfer) -> HttpResponse:
     return render(request, "tracker/form.html", {"form": form, "transfer": transfer})
 
 
-@login_required
-@permission_required("tracker.add_eventtransfer", raise_exception=True)
-def transfer_create(request: HttpRequest) -> HttpResponse:
-    return _edit(request, EventTransfer())
-
-
-@login_required
-@permission_required("tracker.change_eventtransfer", raise_exception=True)
-def transfer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _edit(request, get_object_or_404(EventTransfer, pk=pk))
+transfer_create, transfer_edit = add_and_change_views(EventTransfer, _edit)
 
 
 @login_required
@@ -106,20 +93,9 @@ def transfer_run(request: HttpRequest, pk: int) -> HttpResponse:
     return page_run(request, transfer, start_event_transfer, back=back)
 
 
-def _cell(value: str) -> str:
-    """Neutralise text a spreadsheet would run as a formula (messages come from DHIS2)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @login_required
 @permission_required("tracker.view_eventtransfererror", raise_exception=True)
 def errors_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(Run, pk=run_id)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-event-errors.csv"'
-    writer = csv.writer(response)
-    writer.writerow(ERROR_COLUMNS)
-    for row in EventTransferError.objects.filter(run=run).values_list(*ERROR_COLUMNS).iterator():
-        writer.writerow([_cell(v) for v in row])
-    return response
+    rows = EventTransferError.objects.filter(run=run).values_list(*ERROR_COLUMNS).iterator()
+    return csv_download(f"run-{run.pk}-event-errors.csv", ERROR_COLUMNS, rows)

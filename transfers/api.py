@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers, viewsets
 
-from jobs.faces import RunActionsMixin
+from jobs.faces import JobSerializer, RunActionsMixin
 from jobs.models import Run
 
 from .models import Transfer, TransferConflict, TransferMapping
@@ -76,14 +77,8 @@ class MappingSerializer(serializers.ModelSerializer):
         return data
 
 
-class TransferSerializer(serializers.ModelSerializer):
+class TransferSerializer(JobSerializer):
     mappings = MappingSerializer(many=True, required=False)
-    # A method, not `source="last_run.status"`: DRF skips a dotted field whose default it
-    # would need on a PATCH (partial), and the answer then lacked this documented key.
-    last_run_status = serializers.SerializerMethodField()
-
-    def get_last_run_status(self, obj: Any) -> str | None:
-        return obj.last_run.status if obj.last_run_id else None
 
     class Meta:
         model = Transfer
@@ -97,21 +92,15 @@ class TransferSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["watermark", "last_run", "last_run_status"]
 
-    def _save(self, transfer: Transfer | None, data: dict) -> Transfer:
+    def save_with(self, obj: Transfer | None, data: dict, *, user: Any) -> Transfer:
         mappings = data.pop("mappings", None)
-        request = self.context.get("request")
-        try:
-            return save_transfer(
-                transfer, user=getattr(request, "user", None), mappings=mappings, **data
-            )
-        except TransferInvalid as exc:
-            raise serializers.ValidationError(exc.detail) from exc
+        return save_transfer(obj, user=user, mappings=mappings, **data)
 
-    def create(self, validated_data: dict) -> Transfer:
-        return self._save(None, validated_data)
-
-    def update(self, instance: Transfer, validated_data: dict) -> Transfer:
-        return self._save(instance, validated_data)
+    def field_errors(self, exc: DjangoValidationError) -> serializers.ValidationError:
+        """Mapping rows nested by index (`TransferInvalid.detail`), as DRF nests rows."""
+        if isinstance(exc, TransferInvalid):
+            return serializers.ValidationError(exc.detail)
+        raise exc
 
 
 class ConflictSerializer(serializers.ModelSerializer):

@@ -6,7 +6,6 @@ The form and the formset only parse input; `services.save_transfer` validates an
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
@@ -14,15 +13,10 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from dhis2.periods import RELATIVE_CHOICES
+from jobs.faces import lines_field, show_service_errors, tokens
 
 from .models import Transfer, TransferMapping
 from .services import EDITABLE_FIELDS, MAPPING_FIELDS, TransferInvalid
-
-_SPLIT = re.compile(r"[\s,;]+")
-
-
-def _list(text: str) -> list[str]:
-    return [item for item in _SPLIT.split(text.strip()) if item]
 
 
 def _map(text: str, label: str) -> dict[str, str]:
@@ -38,31 +32,20 @@ def _map(text: str, label: str) -> dict[str, str]:
     return out
 
 
+PAIRS_HELP = "One source=destination UID pair per line, where they differ."
+
+
 class TransferForm(forms.ModelForm):
-    periods_text = forms.CharField(
-        label="Periods",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="DHIS2 period ids, e.g. 202401 202402 or 2024Q1. Or choose a relative period.",
+    periods_text = lines_field(
+        "Periods",
+        "DHIS2 period ids, e.g. 202401 202402 or 2024Q1. Or choose a relative period.",
     )
     relative_period = forms.ChoiceField(
         choices=[("", "— explicit periods —"), *RELATIVE_CHOICES], required=False
     )
-    org_units_text = forms.CharField(
-        label="Org units", widget=forms.Textarea(attrs={"rows": 2}), help_text="Org unit UIDs."
-    )
-    org_unit_map_text = forms.CharField(
-        label="Org unit mapping",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="One source=destination UID pair per line, where they differ.",
-    )
-    attribute_option_combo_map_text = forms.CharField(
-        label="Attribute option combo mapping",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="One source=destination UID pair per line, where they differ.",
-    )
+    org_units_text = lines_field("Org units", "Org unit UIDs.", required=True)
+    org_unit_map_text = lines_field("Org unit mapping", PAIRS_HELP)
+    attribute_option_combo_map_text = lines_field("Attribute option combo mapping", PAIRS_HELP)
 
     class Meta:
         model = Transfer
@@ -102,8 +85,8 @@ class TransferForm(forms.ModelForm):
         """Split the text inputs into the model's lists and maps (syntax only)."""
         data = super().clean()
         parsers = (
-            ("periods_text", "periods", _list),
-            ("org_units_text", "org_units", _list),
+            ("periods_text", "periods", tokens),
+            ("org_units_text", "org_units", tokens),
             ("org_unit_map_text", "org_unit_map", lambda t: _map(t, "Org unit mapping")),
             (
                 "attribute_option_combo_map_text",
@@ -129,11 +112,12 @@ class TransferForm(forms.ModelForm):
 
     def show_errors(self, exc: TransferInvalid) -> None:
         """Put the service's field errors on the inputs (rows: `MappingFormSet.show_errors`)."""
-        for key, messages in exc.detail.items():
-            if key == "mappings" and isinstance(messages, dict):
-                continue
-            field = self._TEXT_FOR.get(key, key)
-            self.add_error(field if field in self.fields else None, list(messages))
+        errors = {
+            key: messages
+            for key, messages in exc.detail.items()
+            if not (key == "mappings" and isinstance(messages, dict))
+        }
+        show_service_errors(self, errors, inputs=self._TEXT_FOR)
 
 
 class MappingRowFormSet(BaseInlineFormSet):

@@ -3,7 +3,6 @@ and the conflicts CSV of a run."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +19,13 @@ from django.views.decorators.http import require_POST
 
 from connections.models import Instance
 from connections.names import names_across, names_for
-from jobs.faces import page_run
+from jobs.faces import (
+    PROFILE_NAMES,
+    add_and_change_views,
+    csv_download,
+    page_run,
+    searched_page,
+)
 from jobs.models import Run
 from jobs.templatetags.ui import period_text
 
@@ -53,17 +58,13 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
     transfers = Transfer.objects.select_related(
         "profile__source", "profile__destination", "last_run"
     )
-    q = request.GET.get("q", "").strip()
-    if q:
-        transfers = transfers.filter(
-            Q(name__icontains=q)
-            | Q(profile__name__icontains=q)
-            | Q(profile__source__name__icontains=q)
-            | Q(profile__destination__name__icontains=q)
-            | Q(data_set=q)
-            | Q(target_data_set=q)
-        )
-    page = Paginator(transfers, PER_PAGE).get_page(request.GET.get("page"))
+    page, q = searched_page(
+        request,
+        transfers,
+        per_page=PER_PAGE,
+        contains=("name", *PROFILE_NAMES),
+        equals=("data_set", "target_data_set"),
+    )
     pairs = [(t.profile.source, t.data_set) for t in page.object_list]
     pairs += [(t.profile.destination, t.target_data_set or t.data_set) for t in page.object_list]
     names = _names_by_instance(pairs)
@@ -111,9 +112,10 @@ def transfer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "transfers/detail.html", context)
 
 
-def _edit(request: HttpRequest, transfer: Transfer) -> HttpResponse:
+def _edit(request: HttpRequest, transfer: Transfer | None) -> HttpResponse:
     """The form and the formset parse; `save_transfer` validates and saves, and what it
     refuses is shown on the inputs."""
+    transfer = transfer if transfer is not None else Transfer()
     form = TransferForm(request.POST or None, instance=transfer)
     formset = MappingFormSet(request.POST or None, instance=transfer, prefix="mappings")
     if request.method == "POST" and form.is_valid() and formset.is_valid():
@@ -135,16 +137,7 @@ def _edit(request: HttpRequest, transfer: Transfer) -> HttpResponse:
     )
 
 
-@login_required
-@permission_required("transfers.add_transfer", raise_exception=True)
-def transfer_create(request: HttpRequest) -> HttpResponse:
-    return _edit(request, Transfer())
-
-
-@login_required
-@permission_required("transfers.change_transfer", raise_exception=True)
-def transfer_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    return _edit(request, get_object_or_404(Transfer, pk=pk))
+transfer_create, transfer_edit = add_and_change_views(Transfer, _edit)
 
 
 @login_required
@@ -155,32 +148,16 @@ def transfer_run(request: HttpRequest, pk: int) -> HttpResponse:
     return page_run(request, transfer, start_transfer, back=reverse("transfer-detail", args=[pk]))
 
 
-_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
-
-
-def _cell(value: str) -> str:
-    """Neutralise text a spreadsheet would run as a formula (values come from DHIS2)."""
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
 @login_required
 @permission_required("transfers.view_transferconflict", raise_exception=True)
 def conflicts_csv(request: HttpRequest, run_id: int) -> HttpResponse:
     run = get_object_or_404(Run, pk=run_id)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="run-{run.pk}-conflicts.csv"'
-    writer = csv.writer(response)
     columns = [
         "error_code", "message", "data_element", "period", "org_unit", "category_option_combo",
         "attribute_option_combo", "value", "object", "property",
     ]  # fmt: skip
-    writer.writerow(columns)
-    for row in TransferConflict.objects.filter(run=run).values_list(*columns).iterator():
-        writer.writerow([_cell(v) for v in row])
-    return response
+    rows = TransferConflict.objects.filter(run=run).values_list(*columns).iterator()
+    return csv_download(f"run-{run.pk}-conflicts.csv", columns, rows)
 
 
 # --- the run page's conflicts ---------------------------------------------------------------

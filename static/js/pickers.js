@@ -159,6 +159,41 @@
     });
     return { reload: roots };
   }
+  // A listPicker of the data sets of the instance whose API prefix base() gives (null while
+  // none is chosen), each with its period type.
+  function dataSetPicker(box, input, base, placeholder) {
+    return listPicker(box, input, async () => {
+      if (!base()) return [];
+      return (await get(`${base()}/data-sets/`)).map((d) => ({ ...d, extra: d.periodType }));
+    }, placeholder);
+  }
+  // A data set in one line, from its structure (the data-sets/{uid}/ endpoint).
+  function dataSetSummary(ds) {
+    return `${ds.name}: ${ds.periodType}, ${ds.dataElements.length} data elements, ${ds.organisationUnitCount} org units.`;
+  }
+  // The inputs of templates/_periods_org_units.html for the instance base() names:
+  // loadPeriods(uid) offers the data set's recent periods as chips (a click adds one to the
+  // periods) and keeps the relative choices that fit it; the tree adds org units to their
+  // field, each shown as a chip that removes it again.
+  function periodsAndOrgUnits(base) {
+    const periods = document.getElementById("id_periods_text");
+    const relative = document.getElementById("id_relative_period");
+    const orgUnits = document.getElementById("id_org_units_text");
+    const periodChips = document.getElementById("period-chips");
+    const picked = document.getElementById("org-unit-picked");
+    async function loadPeriods(uid) {
+      periodChips.replaceChildren();
+      const p = await get(`${base()}/data-sets/${uid}/periods/?count=12`);
+      p.periods.forEach((per) => chip(periodChips, per.id, `${per.start} – ${per.end}`, () => addToken(periods, per.id)));
+      relativeOptions(relative, p.relative || []);
+    }
+    const tree = orgUnitTree(document.getElementById("org-unit-tree"), base, (u) => {
+      if (tokens(orgUnits).includes(u.id)) return;
+      addToken(orgUnits, u.id);
+      chip(picked, `${u.name} ✕`, `${u.id} — click to remove`, (ev) => { removeToken(orgUnits, u.id); ev.currentTarget.remove(); });
+    }, (uid) => tokens(orgUnits).includes(uid));
+    return { loadPeriods, tree };
+  }
   // Profile id -> {source, destination} instance ids, from data-sources="id:source:destination,…".
   function profilePairs(select) {
     const pairs = {};
@@ -182,6 +217,6 @@
   }
   window.Pickers = {
     get, el, label, fill, chip, tokens, addToken, removeToken, listPicker, orgUnitTree,
-    profilePairs, relativeOptions,
+    dataSetPicker, dataSetSummary, periodsAndOrgUnits, profilePairs, relativeOptions,
   };
 })();

@@ -15,33 +15,19 @@
   const profile = document.getElementById("id_profile");
   const dataSet = document.getElementById("id_data_set");
   const targetDataSet = document.getElementById("id_target_data_set");
-  const periods = document.getElementById("id_periods_text");
-  const relative = document.getElementById("id_relative_period");
-  const orgUnits = document.getElementById("id_org_units_text");
   const info = document.getElementById("data-set-info");
   const editor = document.getElementById("mapping-editor");
   const pairs = P.profilePairs(profile);
   const pair = () => pairs[profile.value];
   const isUid = (v) => /^[A-Za-z][A-Za-z0-9]{10}$/.test(v.trim());
 
-  const sourceSets = P.listPicker(document.getElementById("data-set-picker"), dataSet, async () => {
-    if (!pair()) return [];
-    const sets = await P.get(`${api}${pair().source}/data-sets/`);
-    return sets.map((d) => ({ ...d, extra: d.periodType }));
-  }, "Find the source data set by name or code…");
-  const targetSets = P.listPicker(document.getElementById("target-data-set-picker"), targetDataSet, async () => {
-    if (!pair()) return [];
-    const sets = await P.get(`${api}${pair().destination}/data-sets/`);
-    return sets.map((d) => ({ ...d, extra: d.periodType }));
-  }, "Find the destination data set (if it differs)…");
-
-  // --- periods ---------------------------------------------------------------------------
-  async function loadPeriods(uid) {
-    const chips = document.getElementById("period-chips"); chips.replaceChildren();
-    const p = await P.get(`${api}${pair().source}/data-sets/${uid}/periods/?count=12`);
-    p.periods.forEach((per) => P.chip(chips, per.id, `${per.start} – ${per.end}`, () => P.addToken(periods, per.id)));
-    P.relativeOptions(relative, p.relative || []);
-  }
+  const sourceBase = () => (pair() ? `${api}${pair().source}` : null);
+  const sourceSets = P.dataSetPicker(document.getElementById("data-set-picker"), dataSet, sourceBase,
+    "Find the source data set by name or code…");
+  const targetSets = P.dataSetPicker(document.getElementById("target-data-set-picker"), targetDataSet,
+    () => (pair() ? `${api}${pair().destination}` : null), "Find the destination data set (if it differs)…");
+  // The periods of the source data set, and the source's org unit tree.
+  const { loadPeriods, tree } = P.periodsAndOrgUnits(sourceBase);
 
   // --- mapping editor ----------------------------------------------------------------------
   let candidates = null;
@@ -164,7 +150,7 @@
     try {
       candidates = await P.get(`${profilesApi}${profile.value}/mapping-candidates/?${params}`);
       const ds = candidates.dataSet;
-      info.textContent = `${ds.name}: ${ds.periodType}, ${ds.dataElements.length} data elements, ${ds.organisationUnitCount} org units.`;
+      info.textContent = P.dataSetSummary(ds);
       renderEditor();
     } catch (e) { editor.replaceChildren(P.el("p", "msg error", `Could not load the mapping editor: ${e.message}`)); }
   }
@@ -174,16 +160,6 @@
     try { await loadPeriods(uid); } catch (e) { info.textContent = "Could not load the data set's periods: " + e.message; }
     loadEditor();
   }
-
-  // --- org units ---------------------------------------------------------------------------
-  const picked = document.getElementById("org-unit-picked");
-  function showPicked(u) {
-    P.chip(picked, `${u.name} ✕`, `${u.id} — click to remove`, (ev) => { P.removeToken(orgUnits, u.id); ev.currentTarget.remove(); });
-  }
-  const tree = P.orgUnitTree(document.getElementById("org-unit-tree"),
-    () => (pair() ? `${api}${pair().source}` : null),
-    (u) => { if (!P.tokens(orgUnits).includes(u.id)) { P.addToken(orgUnits, u.id); showPicked(u); } },
-    (uid) => P.tokens(orgUnits).includes(uid));
 
   profile.addEventListener("change", () => { sourceSets.reload(); targetSets.reload(); tree.reload(); loadDataSet(); });
   dataSet.addEventListener("change", loadDataSet);

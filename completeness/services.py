@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Unpack
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -22,11 +22,10 @@ from connections.crypto import CredentialDecryptionError
 from connections.models import Instance
 from connections.services import CredentialsMissing, client_for
 from dhis2.errors import Dhis2Error
-from dhis2.periods import PeriodError, validate_relative
+from dhis2.periods import PeriodError, parse_period, validate_relative
 from dhis2.uids import is_valid_uid
-from jobs.models import Run, Schedule
-from jobs.registry import target_for
-from jobs.services import launch
+from jobs.models import Run
+from jobs.services import StartOptions, launch_on
 
 from .assess import AssessmentFailed, AssessmentSpec, read_data_set, resolve_periods
 from .compliance import DISAGGREGATIONS
@@ -90,6 +89,16 @@ def _local_errors(data: AssessmentInput) -> dict[str, list[str]]:
         _add(errors, "periods", "Use either explicit periods or a relative period, not both.")
     elif not data.periods and not data.relative_period:
         _add(errors, "periods", "Give explicit periods or choose a relative period.")
+    unreadable = []
+    for period in data.periods:
+        try:
+            parse_period(period)
+        except PeriodError:
+            unreadable.append(str(period))
+    if unreadable:
+        # Whether a period suits the data set's period type needs DHIS2; an id of no period
+        # type at all is wrong wherever the instance is, so it is said before asking it.
+        _add(errors, "periods", f"Not DHIS2 period ids: {', '.join(unreadable)}.")
     if data.relative_period:
         try:
             validate_relative(data.relative_period, data.relative_count)
@@ -201,25 +210,17 @@ def create_assessment(
 
 
 def start_completeness_assessment(
-    assessment: CompletenessAssessment,
-    *,
-    user: AbstractBaseUser | None,
-    trigger: str,
-    schedule: Schedule | None = None,
-    enqueue: bool = True,
+    assessment: CompletenessAssessment, **start: Unpack[StartOptions]
 ) -> Run:
     """Queue a run of `assessment` (the `completeness_assessment` operation of
     `jobs.registry`); raises `jobs.services.Busy` while one is active. A run re-assesses the
     stored parameters (a relative period resolves anew) and replaces the rows."""
-    run = launch(
+    run = launch_on(
         ASSESS,
+        assessment.pk,
         {"assessment_id": assessment.pk},
-        user=user,
-        trigger=trigger,
         title=f"Completeness: {assessment.data_set_name or assessment.data_set}",
-        target=target_for(ASSESS, assessment.pk),
-        schedule=schedule,
-        enqueue=enqueue,
+        **start,
     )
     CompletenessAssessment.objects.filter(pk=assessment.pk).update(run=run)
     assessment.run = run
@@ -275,13 +276,10 @@ def _mark_targets(
 def start_completeness_mark(
     assessment: CompletenessAssessment,
     *,
-    user: AbstractBaseUser | None,
-    trigger: str,
     action: str = "complete",
     rows: Iterable[tuple[str, str]] | None = None,
     compliant: bool = False,
-    schedule: Schedule | None = None,
-    enqueue: bool = True,
+    **start: Unpack[StartOptions],
 ) -> Run:
     """Queue marking forms of `assessment` complete or incomplete in DHIS2 (the
     `completeness_mark` operation). `rows` are (org unit, period) pairs of the assessment, or
@@ -302,16 +300,8 @@ def start_completeness_mark(
         params["compliant"] = True
     else:
         params["rows"] = [list(t) for t in targets]
-    return launch(
-        MARK,
-        params,
-        user=user,
-        trigger=trigger,
-        title=f"{verb}: {assessment.data_set_name or assessment.data_set} ({len(targets)} forms)",
-        target=target_for(MARK, assessment.pk),
-        schedule=schedule,
-        enqueue=enqueue,
-    )
+    title = f"{verb}: {assessment.data_set_name or assessment.data_set} ({len(targets)} forms)"
+    return launch_on(MARK, assessment.pk, params, title=title, **start)
 
 
 def recount_registered(assessment: CompletenessAssessment) -> int:

@@ -353,6 +353,13 @@ TRANSFER_INCREMENTAL_OVERLAP_MINUTES: int = env.int(
     "TRANSFER_INCREMENTAL_OVERLAP_MINUTES", default=10
 )
 
+# Event transfers: events per tracker import job, events per source page, import jobs in flight
+# at once, and how long to wait for one job (its first poll comes after 0.2 s, then less often).
+TRACKER_BATCH_SIZE: int = env.int("TRACKER_BATCH_SIZE", default=1000)
+TRACKER_PAGE_SIZE: int = env.int("TRACKER_PAGE_SIZE", default=5000)
+TRACKER_MAX_IN_FLIGHT: int = env.int("TRACKER_MAX_IN_FLIGHT", default=2)
+TRACKER_JOB_POLL_TIMEOUT: float = env.float("TRACKER_JOB_POLL_TIMEOUT", default=1800.0)
+
 # LOG_FORMAT=json writes one JSON object per line (python-json-logger) for log collectors;
 # every line logged while a run executes carries its `run_id` (jobs.logcontext).
 LOG_FORMAT: str = env.str("LOG_FORMAT", default="plain").lower()

@@ -111,10 +111,7 @@ def delete_schedule(schedule: Schedule) -> None:
 def pause(schedule: Schedule, *, user: AbstractBaseUser | None = None) -> Schedule:
     """Switch a schedule off (status `disabled`) until it is resumed."""
     with transaction.atomic():
-        Schedule.objects.filter(pk=schedule.pk).update(
-            enabled=False, status=Schedule.Status.DISABLED
-        )
-        schedule.refresh_from_db()
+        schedule = _switch(schedule, enabled=False, status=Schedule.Status.DISABLED)
         disarm(schedule)
     logger.info("Schedule %s paused by %s", schedule.pk, _who(user))
     return schedule
@@ -123,12 +120,23 @@ def pause(schedule: Schedule, *, user: AbstractBaseUser | None = None) -> Schedu
 def resume(schedule: Schedule, *, user: AbstractBaseUser | None = None) -> Schedule:
     """Clear the failure counter, switch the schedule on and arm it at its next time."""
     with transaction.atomic():
-        Schedule.objects.filter(pk=schedule.pk).update(
-            enabled=True, status=Schedule.Status.ACTIVE, consecutive_failures=0
+        schedule = _switch(
+            schedule, enabled=True, status=Schedule.Status.ACTIVE, consecutive_failures=0
         )
-        schedule.refresh_from_db()
         arm(schedule)
     logger.info("Schedule %s resumed by %s", schedule.pk, _who(user))
+    return schedule
+
+
+def _switch(schedule: Schedule, **fields: Any) -> Schedule:
+    """Set the pause/resume fields on the locked, freshly read row and save just those, with
+    `save(update_fields=...)` rather than a queryset update: the audit log then records who
+    switched the schedule (`enabled`, `status`), and a run finishing at the same moment keeps
+    the fields it writes itself (`last_run`)."""
+    schedule.refresh_from_db(from_queryset=Schedule.objects.select_for_update())
+    for name, value in fields.items():
+        setattr(schedule, name, value)
+    schedule.save(update_fields=[*fields, "updated_at"])
     return schedule
 
 

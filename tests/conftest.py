@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from accounts.roles import ADMIN, OPERATOR
 from connections.models import ConnectionProfile, Instance
+from transfers.models import Transfer, TransferMapping
 
 if TYPE_CHECKING:
     from simulator import Simulator
@@ -67,6 +68,19 @@ def expected_status(actor: str, allowed: set[str], ok: int) -> int:
     return ok if actor in allowed else 403
 
 
+def district_body(password: str, **changes: object) -> dict[str, object]:
+    """What a client sends to save the District instance (basic auth as admin): the API's
+    JSON body or the admin form's fields, with `changes` on top."""
+    return {
+        "name": "District",
+        "base_url": "https://district.example.org/dhis",
+        "auth_type": "basic",
+        "username": "admin",
+        "password": password,
+        **changes,
+    }
+
+
 def page_as(user: User | None = None) -> Client:
     """A browser session for the pages and the admin, logged in as `user` (None: anonymous)."""
     client = Client()
@@ -82,6 +96,16 @@ def api_as(user: User | None) -> APIClient:
     return client
 
 
+def with_secret(instance: Instance, *, password: str = "", token: str = "") -> Instance:
+    """Encrypt the instance's password or token as the model does, then save it."""
+    if password:
+        instance.set_password(password)
+    if token:
+        instance.set_token(token)
+    instance.save()
+    return instance
+
+
 @pytest.fixture
 def source_instance(db) -> Instance:
     instance = Instance(
@@ -90,9 +114,7 @@ def source_instance(db) -> Instance:
         auth_type=Instance.AuthType.BASIC,
         username="admin",
     )
-    instance.set_password(SOURCE_PASSWORD)
-    instance.save()
-    return instance
+    return with_secret(instance, password=SOURCE_PASSWORD)
 
 
 @pytest.fixture
@@ -102,9 +124,20 @@ def destination_instance(db) -> Instance:
         base_url="https://national.example.org",
         auth_type=Instance.AuthType.TOKEN,
     )
-    instance.set_token(DEST_TOKEN)
-    instance.save()
-    return instance
+    return with_secret(instance, token=DEST_TOKEN)
+
+
+def mapped_transfer(profile: ConnectionProfile, periods: list[str]) -> Transfer:
+    """The transfer the API and page tests work on: one data set and org unit of the Sierra
+    Leone demo, one data element mapped to another."""
+    transfer = Transfer.objects.create(
+        name="Monthly HMIS", profile=profile, data_set="BfMAe6Itzgt", periods=periods,
+        org_units=["ImspTQPwCqd"],
+    )  # fmt: skip
+    TransferMapping.objects.create(
+        transfer=transfer, source_data_element="fbfJHSPpUQD", target_data_element="cYeuwXTCPkU"
+    )
+    return transfer
 
 
 @pytest.fixture
@@ -148,9 +181,7 @@ class Served:
 def saved_instance(name: str, url: str, *, timeout: int = 10) -> Instance:
     """An instance at `url` with the simulators' credentials (admin / district), saved."""
     instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=timeout)
-    instance.set_password("district")
-    instance.save()
-    return instance
+    return with_secret(instance, password="district")
 
 
 @contextmanager

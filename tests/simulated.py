@@ -8,10 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import pytest
 import respx
+from django.core.cache import cache
 
-from connections.models import ConnectionProfile, Instance
+from connections.models import ConnectionProfile
 from simulator import Simulator
+from tests.conftest import saved_instance
 
 SOURCE_HOST = "source.dhis2.test"
 DEST_HOST = "national.dhis2.test"
@@ -30,13 +33,6 @@ class SimulatedProfile:
         return {o["id"]: o["name"] for o in sim.metadata(kind)}
 
 
-def _instance(name: str, host: str) -> Instance:
-    instance = Instance(name=name, base_url=f"http://{host}", username="admin", timeout_seconds=5)
-    instance.set_password("district")
-    instance.save()
-    return instance
-
-
 @contextmanager
 def simulated_profile(version: str = "2.40.4.1") -> Iterator[SimulatedProfile]:
     """A profile from a demo-source simulator to a demo-destination one (they share most
@@ -45,10 +41,24 @@ def simulated_profile(version: str = "2.40.4.1") -> Iterator[SimulatedProfile]:
     destination = Simulator(version, "demo-destination")
     profile = ConnectionProfile.objects.create(
         name="Demo to national",
-        source=_instance("District HMIS", SOURCE_HOST),
-        destination=_instance("National HMIS", DEST_HOST),
+        source=saved_instance("District HMIS", f"http://{SOURCE_HOST}", timeout=5),
+        destination=saved_instance("National HMIS", f"http://{DEST_HOST}", timeout=5),
     )
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
         router.route(host=SOURCE_HOST).mock(side_effect=source.transport().handle_request)
         router.route(host=DEST_HOST).mock(side_effect=destination.transport().handle_request)
         yield SimulatedProfile(source, destination, profile, router)
+
+
+@pytest.fixture
+def fresh_cache() -> None:
+    """Empty Django's cache: pages cache the names they look up on the instances, and one
+    test's names must not answer another's (`pytestmark = usefixtures("fresh_cache")`)."""
+    cache.clear()
+
+
+@pytest.fixture(name="sim")
+def sim_fixture(db: None) -> Iterator[SimulatedProfile]:
+    """The simulated profile of `simulated_profile()`, for a test module that imports this."""
+    with simulated_profile() as s:
+        yield s

@@ -15,7 +15,7 @@ from connections.models import ConnectionProfile, Instance
 from jobs import schedules
 from jobs.models import Run, Schedule
 from jobs.services import launch, request_cancel
-from tests.conftest import ALICE, BOB, CHARLIE, api_as, expected_status
+from tests.conftest import ALICE, BOB, CHARLIE, api_as, district_body, expected_status
 from transfers.models import Transfer
 from transfers.services import save_transfer
 
@@ -48,17 +48,7 @@ def raw_audit_table() -> str:
 
 def test_instance_create_change_delete_are_logged_without_secrets(alice: User) -> None:
     client = token_client(alice)
-    created = client.post(
-        "/api/v1/instances/",
-        {
-            "name": "District",
-            "base_url": "https://district.example.org/dhis",
-            "auth_type": "basic",
-            "username": "admin",
-            "password": "First-Secret-123",
-        },
-        format="json",
-    )
+    created = client.post("/api/v1/instances/", district_body("First-Secret-123"), format="json")
     assert created.status_code == 201, created.content
     instance = Instance.objects.get(name="District")
     first_cipher = instance.password_encrypted
@@ -118,6 +108,17 @@ def _transfer(profile: ConnectionProfile, user: User) -> Transfer:
     )
 
 
+def _nightly(transfer: Transfer, user: User) -> Schedule:
+    """A schedule saved by `user` through the service, as the schedule form saves one."""
+    return schedules.save_schedule(
+        Schedule(
+            name="Nightly", job_type="transfer", job_id=transfer.pk, cron="0 2 * * *",
+            timezone="UTC",
+        ),
+        user=user,
+    )  # fmt: skip
+
+
 def test_transfer_create_change_delete_are_logged(alice: User, profile: ConnectionProfile) -> None:
     with set_actor(alice):
         transfer = _transfer(profile, alice)
@@ -134,14 +135,7 @@ def test_transfer_create_change_delete_are_logged(alice: User, profile: Connecti
 
 def test_schedule_create_change_delete_are_logged(alice: User, profile: ConnectionProfile) -> None:
     with set_actor(alice):
-        transfer = _transfer(profile, alice)
-        schedule = schedules.save_schedule(
-            Schedule(
-                name="Nightly", job_type="transfer", job_id=transfer.pk, cron="0 2 * * *",
-                timezone="UTC",
-            ),
-            user=alice,
-        )  # fmt: skip
+        schedule = _nightly(_transfer(profile, alice), alice)
         schedule.cron = "30 3 * * *"
         schedules.save_schedule(schedule, user=alice)
         pk = schedule.pk
@@ -276,3 +270,22 @@ def test_accepted_profile_mappings_are_logged(alice: User, profile: ConnectionPr
     (entry,) = entries_for(mapping)
     assert entry.action == LogEntry.Action.CREATE and entry.actor == alice
     assert {"source_id", "destination_id", "accepted_by"} <= set(entry.changes)
+
+
+def test_schedule_pause_and_resume_are_logged_as_field_changes(
+    alice: User, profile: ConnectionProfile
+) -> None:
+    """Pausing is somebody's decision like editing: the log says who switched `enabled`."""
+    with set_actor(alice):
+        schedule = _nightly(_transfer(profile, alice), alice)
+        schedules.pause(schedule, user=alice)
+        schedules.resume(schedule, user=alice)
+    _create, paused, resumed = entries_for(schedule)
+    assert (paused.action, resumed.action) == (1, 1)
+    assert paused.changes["enabled"] == [True, False]
+    assert paused.changes["status"] == ["active", "disabled"]
+    assert resumed.changes["enabled"] == [False, True]
+    assert resumed.changes["status"] == ["disabled", "active"]
+    assert {paused.actor, resumed.actor} == {alice}
+    schedule.refresh_from_db()
+    assert (schedule.enabled, schedule.status) == (True, Schedule.Status.ACTIVE)

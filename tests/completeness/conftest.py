@@ -11,6 +11,7 @@ from connections.models import Instance
 from dhis2.auth import BasicAuth
 from dhis2.client import Client, RetryPolicy
 from simulator import Simulator
+from tests.conftest import saved_instance
 
 TODAY = "2024-07-15"
 
@@ -51,9 +52,7 @@ def sim() -> Simulator:
 def instance(db, sim: Simulator) -> Iterator[Instance]:
     """A saved instance; every request to it is answered by `sim` through respx, so the real
     `client_for` and `dhis2.Client` run and nothing touches the network."""
-    saved = Instance(name="District HMIS", base_url=SIM_URL, username="admin", timeout_seconds=10)
-    saved.set_password("district")
-    saved.save()
+    saved = saved_instance("District HMIS", SIM_URL)
     transport = sim.transport()
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
         router.route(host="hmis.dhis2.test").mock(side_effect=transport.handle_request)

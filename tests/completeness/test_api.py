@@ -224,6 +224,27 @@ def test_an_unreachable_dhis2_is_an_instance_error(alice, db) -> None:
     assert not Run.objects.exists()
 
 
+def test_a_period_id_of_no_period_type_is_said_before_asking_dhis2(alice, db) -> None:
+    """The instance is down, but "2024-13" is no period anywhere: the user hears about the
+    period (which they can fix) rather than only about the server."""
+    import respx
+
+    down = Instance(name="Down HMIS", base_url="http://down.dhis2.test", username="a")
+    down.set_password("b")
+    down.save()
+    with respx.mock(assert_all_called=False) as router:
+        route = router.route(host="down.dhis2.test").mock(side_effect=httpx.ConnectError("x"))
+        response = api_as(alice).post(
+            URL,
+            body(down, periods=["202401", "2024-13", "soon"], relative_period=""),
+            format="json",
+        )
+    assert response.status_code == 400
+    assert response.json()["periods"] == ["Not DHIS2 period ids: 2024-13, soon."]
+    assert not route.called
+    assert not Run.objects.exists()
+
+
 # ---- results ---------------------------------------------------------------------------
 
 
@@ -339,7 +360,8 @@ def test_exports_hold_the_same_numbers_as_the_rows(
 
     filtered = api_as(bob).get(base, {"format": "json", "status": "no_data"}).json()
     assert len(filtered["rows"]) == sum(w["no_data"] for w in expected.values())
-    assert api_as(bob).get(base, {"format": "pdf"}).status_code in (400, 404)
+    pdf = api_as(bob).get(base, {"format": "pdf"})
+    assert pdf.status_code == 400 and "format" in pdf.json(), pdf.content
 
 
 # ---- marking ---------------------------------------------------------------------------

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 
 import respx
 
@@ -13,19 +11,15 @@ from dhis2.auth import BasicAuth
 from dhis2.client import Client
 from simulator import Simulator
 from simulator.datasets import DEMO
+from tests.samples import load_sample
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dhis2"
 ROOT = DEMO["organisationUnits"]["Demoland"]
 Factory = Callable[..., tuple[Simulator, Client]]
 
 
 def test_units_parse_from_a_real_listing() -> None:
     # openhexa recording of DHIS2 2.40 (tests/fixtures/dhis2/README.md)
-    body = json.loads(
-        (
-            FIXTURES / "organisationUnits-list-fields-level-path-geometry-2.40.truncated.json"
-        ).read_text()
-    )
+    body = load_sample("organisationUnits-list-fields-level-path-geometry-2.40.truncated.json")
     units = [OrgUnit.from_dhis2(raw) for raw in body["organisationUnits"]]
     assert [(u.id, u.level) for u in units] == [
         ("ImspTQPwCqd", 1), ("C9uduqDZr9d", 3), ("TEVtOFKcLAP", 4), ("VH8vOjm0l8w", 4),

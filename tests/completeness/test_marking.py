@@ -13,6 +13,7 @@ from dhis2.auth import BasicAuth
 from dhis2.client import Client
 from simulator import Simulator
 from simulator.datasets import DEMO
+from tests.samples import load_sample
 
 RCH = DEMO["dataSets"]["RCH Monthly"]
 Factory = Callable[..., tuple[Simulator, Client]]
@@ -99,12 +100,7 @@ def test_a_request_failure_fails_its_batch_with_the_message() -> None:
         mock.get("/completeDataSetRegistrations").respond(json={"completeDataSetRegistrations": []})
         mock.post("/completeDataSetRegistrations").respond(
             403,
-            json={
-                "httpStatus": "Forbidden",
-                "httpStatusCode": 403,
-                "status": "ERROR",
-                "message": "You don't have the proper permissions to read objects of this type.",
-            },
+            json=load_sample("webmessage-403-forbidden.docs-2.40.json"),
         )
         with Client("http://dhis.test", BasicAuth("marker", "s3cret-pass")) as client:
             report = mark_complete(

@@ -11,22 +11,15 @@ import pytest
 from django.contrib.auth.models import User
 
 from connections.models import ConnectionProfile, Instance
-from tests.conftest import api_as
-from transfers.models import Transfer, TransferMapping
+from tests.conftest import api_as, mapped_transfer
+from transfers.models import Transfer
 
 BIG = 2**70  # beyond any database integer
 
 
 @pytest.fixture
 def transfer(profile: ConnectionProfile) -> Transfer:
-    t = Transfer.objects.create(
-        name="Monthly HMIS", profile=profile, data_set="BfMAe6Itzgt", periods=["202401"],
-        org_units=["ImspTQPwCqd"],
-    )  # fmt: skip
-    TransferMapping.objects.create(
-        transfer=t, source_data_element="fbfJHSPpUQD", target_data_element="cYeuwXTCPkU"
-    )
-    return t
+    return mapped_transfer(profile, ["202401"])
 
 
 TRANSFER_PATCHES = [

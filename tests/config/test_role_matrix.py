@@ -86,26 +86,55 @@ INSTANCE_BODY = {
 }
 DATA_SET = "data-sets/BfMAe6Itzgt/"
 
+
+def _crud(
+    name: str,
+    family: str,
+    *,
+    create: int,
+    patch: int,
+    patch_body: dict,
+    delete: int,
+    create_body: dict | None = None,
+) -> list[Row]:
+    """The six rows of a configuration viewset (list, create, read, replace, update, delete):
+    operators read, only admins write. An admin's empty PUT is always a 400; what an admin's
+    create, update and delete get is the family's own."""
+    return [
+        Row(f"api-{name}-list", "GET", _list(family), R, 200),
+        Row(f"api-{name}-list", "POST", _list(family), A, create, create_body or {}),
+        Row(f"api-{name}-detail", "GET", _detail(family), R, 200),
+        Row(f"api-{name}-detail", "PUT", _detail(family), A, 400),
+        Row(f"api-{name}-detail", "PATCH", _detail(family), A, patch, patch_body),
+        Row(f"api-{name}-detail", "DELETE", _detail(family), A, delete),
+    ]
+
+
+def _assessments(name: str, family: str) -> list[Row]:
+    """The four rows of an assessment viewset: whoever may read may start one (an empty body is
+    a 400), only admins delete."""
+    return [
+        Row(f"api-{name}-list", "GET", _list(family), R, 200),
+        Row(f"api-{name}-list", "POST", _list(family), R, 400),
+        Row(f"api-{name}-detail", "GET", _detail(family), R, 200),
+        Row(f"api-{name}-detail", "DELETE", _detail(family), A, 204),
+    ]
+
+
 API_ROWS = [
     Row("api-root", "GET", _fixed("/api/v1/"), ALL, 200),
-    Row("api-instance-list", "GET", _list("instances"), R, 200),
-    Row("api-instance-list", "POST", _list("instances"), A, 201, INSTANCE_BODY),
-    Row("api-instance-detail", "GET", _detail("instances"), R, 200),
-    Row("api-instance-detail", "PUT", _detail("instances"), A, 400),
-    Row("api-instance-detail", "PATCH", _detail("instances"), A, 200, {"timeout_seconds": 90}),
-    Row("api-instance-detail", "DELETE", _detail("instances"), A, 409),  # the profile uses it
+    # DELETE 409: the profile uses it
+    *_crud("instance", "instances", create=201, create_body=INSTANCE_BODY,
+           patch=200, patch_body={"timeout_seconds": 90}, delete=409),
     Row("api-instance-test", "POST", _detail("instances", "test/"), R, 200),  # "ok": false
     Row("api-instance-data-sets", "GET", _detail("instances", "data-sets/"), R, 502),
     Row("api-instance-data-set", "GET", _detail("instances", DATA_SET), R, 502),
     Row("api-instance-periods", "GET", _detail("instances", DATA_SET + "periods/"), R, 502),
     Row("api-instance-event-programs", "GET", _detail("instances", "event-programs/"), R, 502),
     Row("api-instance-org-units", "GET", _detail("instances", "org-units/"), R, 502),
-    Row("api-profile-list", "GET", _list("profiles"), R, 200),
-    Row("api-profile-list", "POST", _list("profiles"), A, 400),
-    Row("api-profile-detail", "GET", _detail("profiles"), R, 200),
-    Row("api-profile-detail", "PUT", _detail("profiles"), A, 400),
-    Row("api-profile-detail", "PATCH", _detail("profiles"), A, 200, {"description": "nightly"}),
-    Row("api-profile-detail", "DELETE", _detail("profiles"), A, 409),  # transfers use it
+    # DELETE 409: transfers use it
+    *_crud("profile", "profiles", create=400, patch=200, patch_body={"description": "nightly"},
+           delete=409),
     Row("api-profile-mappings", "GET", _detail("profiles", "mappings/"), R, 200),
     Row("api-profile-mapping-candidates", "GET",
         _detail("profiles", "mapping-candidates/?data_set=BfMAe6Itzgt"), R, 502),
@@ -113,21 +142,14 @@ API_ROWS = [
     Row("api-run-detail", "GET", _detail("runs"), R, 200),
     Row("api-run-log", "GET", _detail("runs", "log/"), R, 200),
     Row("api-run-cancel", "POST", _detail("runs", "cancel/"), R, 409),  # it has finished
-    Row("api-schedule-list", "GET", _list("schedules"), R, 200),
-    Row("api-schedule-list", "POST", _list("schedules"), A, 400),
+    *_crud("schedule", "schedules", create=400, patch=200, patch_body={"cron": "0 3 * * *"},
+           delete=204),
     Row("api-schedule-preview", "GET", _fixed("/api/v1/schedules/preview/?cron=0+2+*+*+*"),
         R, 200),
-    Row("api-schedule-detail", "GET", _detail("schedules"), R, 200),
-    Row("api-schedule-detail", "PUT", _detail("schedules"), A, 400),
-    Row("api-schedule-detail", "PATCH", _detail("schedules"), A, 200, {"cron": "0 3 * * *"}),
-    Row("api-schedule-detail", "DELETE", _detail("schedules"), A, 204),
     Row("api-schedule-pause", "POST", _detail("schedules", "pause/"), A, 200),
     Row("api-schedule-resume", "POST", _detail("schedules", "resume/"), A, 200),
     Row("api-schedule-run", "POST", _detail("schedules", "run/"), R, 202),
-    Row("api-md-assessment-list", "GET", _list("metadata-assessments"), R, 200),
-    Row("api-md-assessment-list", "POST", _list("metadata-assessments"), R, 400),
-    Row("api-md-assessment-detail", "GET", _detail("metadata-assessments"), R, 200),
-    Row("api-md-assessment-detail", "DELETE", _detail("metadata-assessments"), A, 204),
+    *_assessments("md-assessment", "metadata-assessments"),
     Row("api-md-assessment-items", "GET", _detail("metadata-assessments", "items/"), R, 200),
     Row("api-md-assessment-payload", "POST", _detail("metadata-assessments", "payload/"), R, 400),
     Row("api-md-assessment-destinations", "GET",
@@ -141,32 +163,20 @@ API_ROWS = [
     Row("api-profile-mapping-detail", "PATCH", _detail("profile-mappings"), A, 200,
         {"destination_id": "Edefghijklm"}),
     Row("api-profile-mapping-detail", "DELETE", _detail("profile-mappings"), A, 204),
-    Row("api-transfer-list", "GET", _list("transfers"), R, 200),
-    Row("api-transfer-list", "POST", _list("transfers"), A, 400),
-    Row("api-transfer-detail", "GET", _detail("transfers"), R, 200),
-    Row("api-transfer-detail", "PUT", _detail("transfers"), A, 400),
-    Row("api-transfer-detail", "PATCH", _detail("transfers"), A, 200, {"chunk_size": 500}),
-    Row("api-transfer-detail", "DELETE", _detail("transfers"), A, 204),
+    *_crud("transfer", "transfers", create=400, patch=200, patch_body={"chunk_size": 500},
+           delete=204),
     Row("api-transfer-run", "POST", _detail("transfers", "run/"), R, 202),
     Row("api-transfer-resume", "POST", _detail("transfers", "resume/"), R, 400),
     Row("api-transfer-conflict-list", "GET", _list("transfer-conflicts"), R, 200),
     Row("api-transfer-conflict-detail", "GET", _detail("transfer-conflicts"), R, 200),
-    Row("api-completeness-list", "GET", _list("completeness-assessments"), R, 200),
-    Row("api-completeness-list", "POST", _list("completeness-assessments"), R, 400),
-    Row("api-completeness-detail", "GET", _detail("completeness-assessments"), R, 200),
-    Row("api-completeness-detail", "DELETE", _detail("completeness-assessments"), A, 204),
+    *_assessments("completeness", "completeness-assessments"),
     Row("api-completeness-results", "GET", _detail("completeness-assessments", "results/"),
         R, 200),
     Row("api-completeness-export", "GET", _detail("completeness-assessments", "export/"), R, 200),
     Row("api-completeness-run", "POST", _detail("completeness-assessments", "run/"), R, 202),
     Row("api-completeness-mark", "POST", _detail("completeness-assessments", "mark/"), R, 400),
-    Row("api-tracker-transfer-list", "GET", _list("tracker-transfers"), R, 200),
-    Row("api-tracker-transfer-list", "POST", _list("tracker-transfers"), A, 400),
-    Row("api-tracker-transfer-detail", "GET", _detail("tracker-transfers"), R, 200),
-    Row("api-tracker-transfer-detail", "PUT", _detail("tracker-transfers"), A, 400),
-    Row("api-tracker-transfer-detail", "PATCH", _detail("tracker-transfers"), A, 400,
-        {"org_units": "x"}),
-    Row("api-tracker-transfer-detail", "DELETE", _detail("tracker-transfers"), A, 204),
+    *_crud("tracker-transfer", "tracker-transfers", create=400, patch=400,
+           patch_body={"org_units": "x"}, delete=204),
     Row("api-tracker-transfer-preview", "POST", _detail("tracker-transfers", "preview/"), R, 502),
     Row("api-tracker-transfer-run", "POST", _detail("tracker-transfers", "run/"), R, 202),
     Row("api-tracker-transfer-resume", "POST", _detail("tracker-transfers", "resume/"), R, 400),

@@ -22,7 +22,7 @@ from django.urls import include, path
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.conftest import PASSWORD
+from tests.conftest import ALICE, BOB, PASSWORD, page_as
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 LOCKED = "Too many failed login attempts"
@@ -259,23 +259,21 @@ def _boom(request: HttpRequest) -> HttpResponse:
 urlpatterns = [path("boom/", _boom), path("", include("config.urls"))]
 
 
-def test_404_is_our_page(alice: User) -> None:
-    client = Client()
-    client.force_login(alice)
-    response = client.get("/no/such/page/")
-    assert response.status_code == 404
+@pytest.mark.parametrize(
+    ("actor", "url", "status", "text"),
+    [
+        (ALICE, "/no/such/page/", 404, "There is nothing at this address"),
+        (BOB, "/transfers/new/", 403, "Your role does not allow this"),
+    ],
+)
+def test_error_pages_are_ours(
+    actors: dict[str, User], actor: str, url: str, status: int, text: str
+) -> None:
+    response = page_as(actors[actor]).get(url)
+    assert response.status_code == status
     body = response.content.decode()
-    assert "There is nothing at this address" in body and 'class="topbar"' in body
+    assert text in body and 'class="topbar"' in body
     assert "Traceback" not in body
-
-
-def test_403_is_our_page(bob: User) -> None:
-    client = Client()
-    client.force_login(bob)
-    response = client.get("/transfers/new/")
-    assert response.status_code == 403
-    body = response.content.decode()
-    assert "Your role does not allow this" in body and 'class="topbar"' in body
 
 
 def test_400_is_our_page(db) -> None:

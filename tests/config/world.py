@@ -16,8 +16,9 @@ from completeness.models import CompletenessAssessment, CompletenessRow
 from connections.models import ConnectionProfile, Instance
 from jobs.models import Run, Schedule
 from metadata_sync.models import AssessmentItem, MetadataAssessment, ProfileMapping
+from tests.conftest import mapped_transfer, with_secret
 from tracker.models import EventTransfer, EventTransferError
-from transfers.models import Transfer, TransferConflict, TransferMapping
+from transfers.models import Transfer, TransferConflict
 
 UNREACHABLE = "http://127.0.0.1:9"
 
@@ -57,32 +58,32 @@ class World:
         }[family]
 
 
+def _failed_run(kind: str, **params: int) -> Run:
+    """A finished, failed API run of `kind` on the object `params` names (not a dry run)."""
+    return Run.objects.create(
+        kind=kind, trigger="api", status=Run.Status.FAILED, params={**params, "dry_run": False}
+    )
+
+
 def build_world(owner: User | None = None) -> World:
     """Create the objects (owned by `owner` where a model records who created it)."""
-    source = Instance(name="Source HMIS", base_url=UNREACHABLE + "/dhis", username="admin")
-    source.set_password("world-source-password")
-    source.save()
-    destination = Instance(
-        name="National HMIS", base_url=UNREACHABLE + "/national", auth_type=Instance.AuthType.TOKEN
+    source = with_secret(
+        Instance(name="Source HMIS", base_url=UNREACHABLE + "/dhis", username="admin"),
+        password="world-source-password",
     )
-    destination.set_token("d2pat_worldtokenworldtokenworldtoken0123456789")
-    destination.save()
+    destination = with_secret(
+        Instance(
+            name="National HMIS",
+            base_url=UNREACHABLE + "/national",
+            auth_type=Instance.AuthType.TOKEN,
+        ),
+        token="d2pat_worldtokenworldtokenworldtoken0123456789",
+    )
     profile = ConnectionProfile.objects.create(
         name="Source to national", source=source, destination=destination
     )
-    transfer = Transfer.objects.create(
-        name="Monthly HMIS", profile=profile, data_set="BfMAe6Itzgt", periods=["202401"],
-        org_units=["ImspTQPwCqd"],
-    )  # fmt: skip
-    TransferMapping.objects.create(
-        transfer=transfer, source_data_element="fbfJHSPpUQD", target_data_element="cYeuwXTCPkU"
-    )
-    run = Run.objects.create(
-        kind="transfer",
-        trigger="api",
-        status=Run.Status.FAILED,
-        params={"transfer_id": transfer.pk, "dry_run": False},
-    )
+    transfer = mapped_transfer(profile, ["202401"])
+    run = _failed_run("transfer", transfer_id=transfer.pk)
     conflict = TransferConflict.objects.create(
         run=run, error_code="E7617", message="Data element not found", data_element="fbfJHSPpUQD"
     )
@@ -127,12 +128,7 @@ def build_world(owner: User | None = None) -> World:
     tracker_transfer = EventTransfer.objects.create(
         name="Malaria events", profile=profile, program="VBqh0ynB2wv", org_units=["ImspTQPwCqd"]
     )
-    tracker_run = Run.objects.create(
-        kind="event_transfer",
-        trigger="api",
-        status=Run.Status.FAILED,
-        params={"event_transfer_id": tracker_transfer.pk, "dry_run": False},
-    )
+    tracker_run = _failed_run("event_transfer", event_transfer_id=tracker_transfer.pk)
     tracker_error = EventTransferError.objects.create(
         run=tracker_run, event="a1234567890", error_code="E1000", message="No access"
     )

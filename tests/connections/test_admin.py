@@ -3,33 +3,27 @@ ever renders."""
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth.models import User
 
 from connections.models import Instance
-from tests.conftest import DEST_TOKEN, SOURCE_PASSWORD, page_as
+from tests.conftest import ALICE, BOB, district_body, page_as
+from tests.connections.conftest import SavedInstances, assert_no_secret
 
 
+@pytest.mark.parametrize("actor", [ALICE, BOB])
 def test_admin_instance_pages_never_render_secrets(
-    alice: User, bob: User, source_instance: Instance, destination_instance: Instance
+    actor: str,
+    actors: dict[str, User],
+    saved_instances: SavedInstances,
 ) -> None:
-    secrets = [
-        SOURCE_PASSWORD,
-        DEST_TOKEN,
-        source_instance.password_encrypted,
-        destination_instance.token_encrypted,
+    urls = [
+        "/admin/connections/instance/",
+        f"/admin/connections/instance/{saved_instances.source.pk}/change/",
+        f"/admin/connections/instance/{saved_instances.destination.pk}/change/",
+        "/connections/",
     ]
-    for user in (alice, bob):
-        client = page_as(user)
-        for url in (
-            "/admin/connections/instance/",
-            f"/admin/connections/instance/{source_instance.pk}/change/",
-            f"/admin/connections/instance/{destination_instance.pk}/change/",
-            "/connections/",
-        ):
-            resp = client.get(url)
-            assert resp.status_code == 200, (user, url)
-            for secret in secrets:
-                assert secret not in resp.content.decode(), (user, url)
+    assert_no_secret(page_as(actors[actor]), urls, saved_instances.secrets)
 
 
 def test_operator_cannot_add_or_change_instances_in_admin(
@@ -52,16 +46,13 @@ def test_admin_creates_instance_with_write_only_password(alice: User) -> None:
     client = page_as(alice)
     resp = client.post(
         "/admin/connections/instance/add/",
-        {
-            "name": "District",
-            "base_url": "https://district.example.org",
-            "auth_type": "basic",
-            "username": "admin",
-            "password": "Pa55-word",
-            "token": "",
-            "timeout_seconds": 60,
-            "verify_tls": "on",
-        },
+        district_body(
+            "Pa55-word",
+            base_url="https://district.example.org",
+            token="",
+            timeout_seconds=60,
+            verify_tls="on",
+        ),
     )
     assert resp.status_code == 302, resp.content.decode()[:2000]
     instance = Instance.objects.get(name="District")

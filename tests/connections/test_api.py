@@ -9,7 +9,8 @@ from django.contrib.auth.models import User
 
 from connections import crypto
 from connections.models import Instance
-from tests.conftest import DEST_TOKEN, SOURCE_PASSWORD, api_as
+from tests.conftest import ALICE, BOB, SOURCE_PASSWORD, api_as, district_body
+from tests.connections.conftest import SavedInstances, assert_no_secret
 
 
 @pytest.mark.parametrize(
@@ -33,13 +34,7 @@ def test_invalid_instance_is_400_with_field_error(alice: User, body: dict, field
 
 
 def test_created_instance_stores_ciphertext_and_never_returns_secret(alice: User) -> None:
-    body = {
-        "name": "District",
-        "base_url": "https://district.example.org/dhis/api/",
-        "auth_type": "basic",
-        "username": "admin",
-        "password": "district-Secret-1",
-    }
+    body = district_body("district-Secret-1", base_url="https://district.example.org/dhis/api/")
     resp = api_as(alice).post("/api/v1/instances/", body, format="json")
     assert resp.status_code == 201
     data = resp.json()
@@ -62,25 +57,19 @@ def test_update_without_password_keeps_the_stored_one(
     assert crypto.decrypt(source_instance.password_encrypted) == SOURCE_PASSWORD
 
 
+@pytest.mark.parametrize("actor", [ALICE, BOB])
 def test_no_response_contains_a_secret(
-    alice: User, bob: User, source_instance: Instance, destination_instance: Instance
+    actor: str,
+    actors: dict[str, User],
+    saved_instances: SavedInstances,
 ) -> None:
-    secrets = [
-        SOURCE_PASSWORD,
-        DEST_TOKEN,
-        source_instance.password_encrypted,
-        destination_instance.token_encrypted,
+    client = api_as(actors[actor])
+    urls = [
+        "/api/v1/instances/",
+        f"/api/v1/instances/{saved_instances.source.pk}/",
+        f"/api/v1/instances/{saved_instances.destination.pk}/",
+        "/api/schema/",
     ]
-    for user in (alice, bob):
-        client = api_as(user)
-        for url in (
-            "/api/v1/instances/",
-            f"/api/v1/instances/{source_instance.pk}/",
-            f"/api/v1/instances/{destination_instance.pk}/",
-            "/api/schema/",
-        ):
-            body = client.get(url).content.decode()
-            for secret in secrets:
-                assert secret not in body, (user, url)
-        listed = json.loads(client.get("/api/v1/instances/").content)["results"]
-        assert {"password", "token", "password_encrypted", "token_encrypted"}.isdisjoint(listed[0])
+    assert_no_secret(client, urls, saved_instances.secrets)
+    listed = json.loads(client.get("/api/v1/instances/").content)["results"]
+    assert {"password", "token", "password_encrypted", "token_encrypted"}.isdisjoint(listed[0])

@@ -7,23 +7,15 @@ import pytest
 import respx
 from django.core.cache import cache
 
-from connections.models import Instance
 from connections.names import names_across, names_for
 from connections.services import test_connection as check_connection
-from tests.simulated import SimulatedProfile, simulated_profile
+from tests.conftest import saved_instance
+from tests.simulated import SimulatedProfile, fresh_cache, sim_fixture  # noqa: F401 (fixtures)
 
 UNKNOWN = "AbCdEfGhIj1"  # a valid UID that no demo instance holds
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
-
-
-@pytest.fixture
-def sim(db) -> SimulatedProfile:
-    with simulated_profile() as s:
-        yield s
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def _requests(sim: SimulatedProfile, side: str = "source") -> int:
@@ -60,9 +52,7 @@ def test_lookup_stops_at_the_first_type_that_names_everything(sim: SimulatedProf
 
 
 def test_an_unreachable_instance_falls_back_to_uids_and_is_left_alone(db) -> None:
-    instance = Instance(name="Offline", base_url="http://offline.dhis2.test", username="admin")
-    instance.set_password("district")
-    instance.save()
+    instance = saved_instance("Offline", "http://offline.dhis2.test", timeout=60)
     with respx.mock(assert_all_mocked=True) as router:
         route = router.route(host="offline.dhis2.test").mock(
             side_effect=httpx.ConnectError("connection refused")
@@ -110,9 +100,7 @@ def test_connection_test_records_latency(sim: SimulatedProfile) -> None:
 
 
 def test_a_failed_connection_test_has_no_latency(db) -> None:
-    instance = Instance(name="Offline", base_url="http://offline.dhis2.test", username="admin")
-    instance.set_password("district")
-    instance.save()
+    instance = saved_instance("Offline", "http://offline.dhis2.test", timeout=60)
     with respx.mock(assert_all_mocked=True) as router:
         router.route(host="offline.dhis2.test").mock(side_effect=httpx.ConnectError("refused"))
         assert not check_connection(instance).ok

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import base64
-import json
 import logging
-from pathlib import Path
 
 import httpx
 import pytest
@@ -16,13 +14,12 @@ from connections import services
 from connections.models import Instance
 from connections.services import client_for
 from tests.conftest import DEST_TOKEN, SOURCE_PASSWORD
+from tests.samples import load_sample
 
-SAMPLES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 ME = {"id": "xE7jOejl9FI", "username": "admin", "name": "John Traore"}
 
 
-def sample(name: str) -> dict:
-    return json.loads((SAMPLES / name).read_text())
+sample = load_sample  # the short name these tests use
 
 
 @respx.mock

@@ -23,8 +23,8 @@ from django.utils.module_loading import import_string
 
 from jobs import services
 from jobs.models import Run
+from tests.samples import load_sample
 
-SAMPLES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -61,7 +61,7 @@ def parsed(stream: io.StringIO) -> list[dict]:
 def test_every_line_of_a_run_carries_its_run_id(
     source_instance, json_lines, django_capture_on_commit_callbacks
 ) -> None:
-    info = json.loads((SAMPLES / "system-info-2.40.4.1.json").read_text())
+    info = load_sample("system-info-2.40.4.1.json")
     respx.get("https://source.example.org/dhis/api/system/info").mock(
         return_value=httpx.Response(200, json=info)
     )

@@ -2,30 +2,56 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from http import HTTPStatus
 from typing import Any
 
 import pytest
 
 from dhis2.auth import BasicAuth, TokenAuth
 from dhis2.client import Client, RetryEvent, RetryPolicy
+from tests.samples import FIXTURES, load_sample
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 BASE = "https://dhis.example.org/dhis"
 API = f"{BASE}/api"
 PASSWORD = "S3cret-Pa55word!"
 TOKEN = "d2pat_Xy7kQz9PqLmN3vB8wR2tY6uI0oA5sD1f4242424242"
 
 
-def load(name: str) -> Any:
-    """Parsed JSON of a sample body in tests/fixtures/dhis2."""
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+load = load_sample  # the short name these tests use
 
 
 def load_text(name: str) -> str:
     return (FIXTURES / name).read_text(encoding="utf-8")
+
+
+def web_message(code: int, status: str = "ERROR", **fields: Any) -> dict[str, Any]:
+    """The WebMessage envelope DHIS2 answers errors and imports in. `httpStatus` is always the
+    reason phrase of `httpStatusCode`, so the tests state only the code; `fields` are the rest
+    (message, errorCode, response) exactly as DHIS2 spells them."""
+    return {
+        "httpStatus": HTTPStatus(code).phrase,
+        "httpStatusCode": code,
+        "status": status,
+        **fields,
+    }
+
+
+def import_count(imported: int = 0, updated: int = 0, ignored: int = 0, deleted: int = 0) -> dict:
+    """An `importCount` of a data or event import summary."""
+    return {"imported": imported, "updated": updated, "ignored": ignored, "deleted": deleted}
+
+
+def stats(created: int = 0, updated: int = 0, deleted: int = 0, ignored: int = 0) -> dict:
+    """The `stats` of a metadata or tracker report: DHIS2's `total` is the sum of the four."""
+    total = created + updated + deleted + ignored
+    return {
+        "created": created,
+        "updated": updated,
+        "deleted": deleted,
+        "ignored": ignored,
+        "total": total,
+    }
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from dhis2.errors import Dhis2Timeout, JobFailed, UnexpectedResponse
 from dhis2.imports import parse_data_import_summary, parse_job_reference
 from tests.conftest import FakeTime
 
-from .conftest import API, load
+from .conftest import API, load, web_message
 
 DV_EMPTY = (
     "system-tasks-DATAVALUE_IMPORT-empty-right-after-start-2.44dev.import-export-app-recording.json"
@@ -30,6 +30,17 @@ MD_DONE = "system-tasks-METADATA_IMPORT-done-2.34.import-export-app-fixture.json
 MD_SUMMARY = "system-taskSummaries-METADATA_IMPORT-importReport-2.34.import-export-app-fixture.json"
 TR_DONE = "tracker-jobs-notifications-completed.android-fixture.json"
 TR_DONE_DOCS = "tracker-jobs-notifications.docs-2.41.json"
+
+
+def _note(uid: str, level: str, category: str, message: str, *, completed: bool) -> dict:
+    """One notification as DHIS2 lists a job's progress (newest first)."""
+    return {
+        "uid": uid,
+        "level": level,
+        "category": category,
+        "message": message,
+        "completed": completed,
+    }
 
 
 @pytest.mark.parametrize(
@@ -120,20 +131,8 @@ def test_wait_for_metadata_task(client: Client) -> None:
 
 def test_wait_for_task_error_notification_fails_with_summary(client: Client) -> None:
     notes = [
-        {
-            "uid": "a",
-            "level": "ERROR",
-            "category": "DATAVALUE_IMPORT",
-            "message": "Process failed: Invalid JSON",
-            "completed": True,
-        },
-        {
-            "uid": "b",
-            "level": "INFO",
-            "category": "DATAVALUE_IMPORT",
-            "message": "Process started",
-            "completed": False,
-        },
+        _note("a", "ERROR", "DATAVALUE_IMPORT", "Process failed: Invalid JSON", completed=True),
+        _note("b", "INFO", "DATAVALUE_IMPORT", "Process started", completed=False),
     ]
     error_summary = {
         "responseType": "ImportSummary",
@@ -195,12 +194,10 @@ def test_wait_for_tracker_job_polls_until_report_exists(client: Client) -> None:
     job = parse_job_reference(load("tracker-post-async-job-added-2.41.docs.json"))
     running = load(TR_DONE_DOCS)[1:]
     report = load("tracker-jobs-report-ok.android-fixture.json")
-    not_found = {
-        "httpStatus": "Not Found",
-        "httpStatusCode": 404,
-        "status": "ERROR",
-        "message": f"JobConfiguration with id {job.id} could not be found.",
-    }
+    not_found = web_message(
+        404,
+        message=f"JobConfiguration with id {job.id} could not be found.",
+    )
     fake = FakeTime()
     with respx.mock(base_url=API, assert_all_called=True) as mock:
         jobs = mock.get(f"/tracker/jobs/{job.id}")
@@ -241,13 +238,7 @@ def test_wait_for_tracker_job_timeout(client: Client) -> None:
 
 def test_wait_for_tracker_job_error_notification(client: Client) -> None:
     notes = [
-        {
-            "uid": "z",
-            "level": "ERROR",
-            "category": "TRACKER_IMPORT_JOB",
-            "message": "Import failed: out of memory",
-            "completed": True,
-        }
+        _note("z", "ERROR", "TRACKER_IMPORT_JOB", "Import failed: out of memory", completed=True)
     ]
     fake = FakeTime()
     with respx.mock(base_url=API) as mock:

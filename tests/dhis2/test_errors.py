@@ -28,7 +28,7 @@ from dhis2.errors import (
     web_message_text,
 )
 
-from .conftest import API, load
+from .conftest import API, load, web_message
 
 LOGIN_HTML = """<!DOCTYPE html>
 <html><head><title>DHIS 2</title></head>
@@ -49,12 +49,7 @@ def _raises(client: Client, response: httpx.Response, error: type[Dhis2Error]) -
 
 
 def test_401_is_authentication_failed(client: Client) -> None:
-    body = {
-        "httpStatus": "Unauthorized",
-        "httpStatusCode": 401,
-        "status": "ERROR",
-        "message": "Account locked",
-    }
+    body = web_message(401, message="Account locked")
     err = _raises(client, httpx.Response(401, json=body), AuthenticationFailed)
     assert err.status_code == 401
     assert err.web_message == body
@@ -123,13 +118,7 @@ def test_403_is_permission_denied(client: Client) -> None:
 
 
 def test_404_is_not_found_with_error_code(client: Client) -> None:
-    body = {
-        "httpStatus": "Not Found",
-        "httpStatusCode": 404,
-        "status": "ERROR",
-        "message": "DataSet with id xyz could not be found.",
-        "errorCode": "E1005",
-    }
+    body = web_message(404, message="DataSet with id xyz could not be found.", errorCode="E1005")
     err = _raises(client, httpx.Response(404, json=body), NotFound)
     assert err.error_code == "E1005"
     assert "DataSet with id xyz could not be found." in str(err)
@@ -137,13 +126,11 @@ def test_404_is_not_found_with_error_code(client: Client) -> None:
 
 
 def test_409_is_conflict_with_message_and_error_code(client: Client) -> None:
-    body = {
-        "httpStatus": "Conflict",
-        "httpStatusCode": 409,
-        "status": "ERROR",
-        "message": "User is not allowed to view org unit: `ImspTQPwCqd`",
-        "errorCode": "E2012",
-    }
+    body = web_message(
+        409,
+        message="User is not allowed to view org unit: `ImspTQPwCqd`",
+        errorCode="E2012",
+    )
     err = _raises(client, httpx.Response(409, json=body), Conflict)
     assert err.web_message == body
     assert err.error_code == "E2012"

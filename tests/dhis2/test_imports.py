@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import pytest
 
@@ -21,13 +22,21 @@ from dhis2.imports import (
     unwrap_web_message,
 )
 
-from .conftest import load
+from .conftest import import_count, load, stats, web_message
 
 E1029 = (
     "Event OrganisationUnit: `OrganisationUnit (ABJTilhqOCW)`, and Program: "
     "`Program (q04UBOqq3rp)`, dont match."
 )
 NO_WRITE_ACCESS = "User has no write access to category option: C6nZpLKjEJr"
+
+
+def _imported_one(**summary: Any) -> dict[str, Any]:
+    """DHIS2's 200 answer to an import of one object (a registration, an event) that went in;
+    `summary` adds to the import summary."""
+    response = {"responseType": "ImportSummary", "status": "SUCCESS", **summary}
+    response["importCount"] = import_count(imported=1)
+    return web_message(200, "OK", message="Import was successful.", response=response)
 
 
 # ---- envelope ----------------------------------------------------------------------------------
@@ -129,7 +138,7 @@ def test_data_import_2_40_wrapped_409_with_new_conflicts_and_rejected_indexes() 
     conflict = load("dataValueSets-import-conflict-object-2.37plus.android-fixture.json")
     body = copy.deepcopy(load("dataValueSets-import-webmessage-409-warning.android-fixture.json"))
     body["message"] = "One more conflicts encountered, please check import summary."
-    body["response"]["importCount"] = {"imported": 5, "updated": 1, "ignored": 2, "deleted": 0}
+    body["response"]["importCount"] = import_count(imported=5, updated=1, ignored=2)
     body["response"]["conflicts"] = [conflict]
     body["response"]["rejectedIndexes"] = [2, 7]
     summary = parse_data_import_summary(body)
@@ -146,7 +155,7 @@ def test_data_import_bare_2_36_with_conflicts() -> None:
         "responseType": "ImportSummary",
         "status": "WARNING",
         "description": "Import process completed successfully",
-        "importCount": {"imported": 2, "updated": 0, "ignored": 1, "deleted": 0},
+        "importCount": import_count(imported=2, ignored=1),
         "conflicts": [{"object": "pe", "value": "Period not valid: 2024W54"}],
         "dataSetComplete": "false",
     }
@@ -159,18 +168,16 @@ def test_data_import_bare_2_36_with_conflicts() -> None:
 
 def test_data_import_error_summary_without_counts() -> None:
     """Header invalid (data set / org unit not found): ERROR with a description, no importCount."""
-    body = {
-        "httpStatus": "Conflict",
-        "httpStatusCode": 409,
-        "status": "ERROR",
-        "message": "An error occurred, please check import summary.",
-        "response": {
+    body = web_message(
+        409,
+        message="An error occurred, please check import summary.",
+        response={
             "responseType": "ImportSummary",
             "status": "ERROR",
             "description": "Import process was aborted",
             "conflicts": [{"object": "xyz", "value": "Data set not found or not accessible"}],
         },
-    }
+    )
     summary = parse_data_import_summary(body)
     assert summary.status == "ERROR"
     assert (summary.imported, summary.updated, summary.ignored, summary.deleted) == (0, 0, 0, 0)
@@ -179,18 +186,7 @@ def test_data_import_error_summary_without_counts() -> None:
 
 
 def test_complete_registration_summary_same_parser() -> None:
-    body = {
-        "httpStatus": "OK",
-        "httpStatusCode": 200,
-        "status": "OK",
-        "message": "Import was successful.",
-        "response": {
-            "responseType": "ImportSummary",
-            "status": "SUCCESS",
-            "importCount": {"imported": 1, "updated": 0, "ignored": 0, "deleted": 0},
-            "conflicts": [],
-        },
-    }
+    body = _imported_one(conflicts=[])
     summary = parse_data_import_summary(body)
     assert summary.ok and summary.imported == 1
 
@@ -201,13 +197,7 @@ def test_plain_error_web_message_becomes_error_summary() -> None:
     assert summary.status == "ERROR"
     assert summary.description == "A wild internal server error appeared!"
     assert summary.web_message is body
-    e2012 = {
-        "httpStatus": "Conflict",
-        "httpStatusCode": 409,
-        "status": "ERROR",
-        "message": "User is not allowed to view org unit: `X`",
-        "errorCode": "E2012",
-    }
+    e2012 = web_message(409, message="User is not allowed to view org unit: `X`", errorCode="E2012")
     assert parse_data_import_summary(e2012).description == (
         "User is not allowed to view org unit: `X` (error code E2012)"
     )
@@ -242,22 +232,10 @@ def test_metadata_report_bare_pre_2_38() -> None:
     )
     assert report.status == "OK"
     assert report.ok
-    assert report.stats == {"created": 3, "updated": 0, "deleted": 0, "ignored": 0, "total": 3}
+    assert report.stats == stats(created=3)
     assert report.type_stats == {
-        "org.hisp.dhis.dataelement.DataElement": {
-            "created": 2,
-            "updated": 0,
-            "deleted": 0,
-            "ignored": 0,
-            "total": 2,
-        },
-        "org.hisp.dhis.indicator.Indicator": {
-            "created": 1,
-            "updated": 0,
-            "deleted": 0,
-            "ignored": 0,
-            "total": 1,
-        },
+        "org.hisp.dhis.dataelement.DataElement": stats(created=2),
+        "org.hisp.dhis.indicator.Indicator": stats(created=1),
     }
     assert report.errors == []
     assert report.web_message is None
@@ -267,7 +245,7 @@ def test_metadata_report_wrapped_200() -> None:
     body = load("metadata-import-webmessage-200-ok.java-client-fixture.json")
     report = parse_metadata_import_report(body)
     assert report.status == "OK"
-    assert report.stats == {"created": 2, "updated": 0, "deleted": 0, "ignored": 0, "total": 2}
+    assert report.stats == stats(created=2)
     assert set(report.type_stats) == {
         "org.hisp.dhis.program.ProgramStage",
         "org.hisp.dhis.program.Program",
@@ -284,26 +262,25 @@ def test_metadata_task_summary_2_34() -> None:
     )
     report = parse_metadata_import_report(body)
     assert report.status == "OK"
-    assert report.stats == {"created": 0, "updated": 0, "deleted": 0, "ignored": 0, "total": 0}
+    assert report.stats == stats()
     assert report.type_stats == {}
     assert report.errors == []
 
 
 def test_metadata_report_409_with_error_reports() -> None:
     """2.38+ 409 shape from the reference (§7): WebMessage WARNING, report ERROR, objectReports."""
-    body = {
-        "httpStatus": "Conflict",
-        "httpStatusCode": 409,
-        "status": "WARNING",
-        "message": "One or more errors occurred, please see full details in import report.",
-        "response": {
+    body = web_message(
+        409,
+        "WARNING",
+        message="One or more errors occurred, please see full details in import report.",
+        response={
             "responseType": "ImportReport",
             "status": "ERROR",
-            "stats": {"created": 0, "updated": 0, "deleted": 0, "ignored": 2, "total": 2},
+            "stats": stats(ignored=2),
             "typeReports": [
                 {
                     "klass": "org.hisp.dhis.dataelement.DataElement",
-                    "stats": {"created": 0, "updated": 0, "deleted": 0, "ignored": 2, "total": 2},
+                    "stats": stats(ignored=2),
                     "objectReports": [
                         {
                             "klass": "org.hisp.dhis.dataelement.DataElement",
@@ -341,7 +318,7 @@ def test_metadata_report_409_with_error_reports() -> None:
                 }
             ],
         },
-    }
+    )
     report = parse_metadata_import_report(body)
     assert report.status == "ERROR"
     assert report.ok is False
@@ -377,11 +354,9 @@ def test_object_report_201() -> None:
 
 
 def test_object_report_with_errors() -> None:
-    body = {
-        "httpStatus": "Conflict",
-        "httpStatusCode": 409,
-        "status": "ERROR",
-        "response": {
+    body = web_message(
+        409,
+        response={
             "klass": "org.hisp.dhis.dataelement.DataElement",
             "errorReports": [
                 {
@@ -392,7 +367,7 @@ def test_object_report_with_errors() -> None:
                 }
             ],
         },
-    }
+    )
     report = parse_object_report(body)
     assert not report.ok
     assert [(e.error_code, e.property) for e in report.errors] == [("E4000", "shortName")]
@@ -407,7 +382,7 @@ def test_tracker_report_ok_full_docs_2_41() -> None:
     report = parse_tracker_import_report(load("tracker-import-report-ok-full.docs-2.41.json"))
     assert report.status == "OK"
     assert report.ok
-    assert report.stats == {"created": 3, "updated": 0, "deleted": 0, "ignored": 0, "total": 3}
+    assert report.stats == stats(created=3)
     assert report.errors == [] and report.warnings == []
     assert {k: v["created"] for k, v in report.bundle_stats.items()} == {
         "EVENT": 1,
@@ -423,7 +398,7 @@ def test_tracker_report_error_validation() -> None:
     )
     assert report.status == "ERROR"
     assert not report.ok
-    assert report.stats == {"created": 0, "updated": 0, "deleted": 0, "ignored": 3, "total": 3}
+    assert report.stats == stats(ignored=3)
     assert [(e.error_code, e.tracker_type, e.uid) for e in report.errors] == [
         ("E1029", "EVENT", "event1Id"),
         ("E1029", "EVENT", "event2Id"),
@@ -439,7 +414,7 @@ def test_tracker_report_error_partial_bundle_without_top_level_stats() -> None:
     assert "stats" not in body
     report = parse_tracker_import_report(body)
     assert report.status == "ERROR"
-    assert report.stats == {"created": 1, "updated": 0, "deleted": 0, "ignored": 0, "total": 1}
+    assert report.stats == stats(created=1)
     assert [e.uid for e in report.errors] == ["event2Id", "event3Id"]
     assert {e.error_code for e in report.errors} == {"E1029"}
     assert report.bundle_stats["EVENT"]["created"] == 1
@@ -450,14 +425,10 @@ def test_tracker_report_error_partial_bundle_without_top_level_stats() -> None:
 def test_tracker_job_report_ok() -> None:
     report = parse_tracker_import_report(load("tracker-jobs-report-ok.android-fixture.json"))
     assert report.status == "OK"
-    assert report.stats == {"created": 1, "updated": 2, "deleted": 3, "ignored": 4, "total": 10}
-    assert report.bundle_stats["TRACKED_ENTITY"] == {
-        "created": 3,
-        "updated": 3,
-        "deleted": 2,
-        "ignored": 2,
-        "total": 10,
-    }
+    assert report.stats == stats(created=1, updated=2, deleted=3, ignored=4)
+    assert report.bundle_stats["TRACKED_ENTITY"] == stats(
+        created=3, updated=3, deleted=2, ignored=2
+    )
     assert report.bundle_stats["EVENT"]["total"] == 8
     assert report.bundle_stats["RELATIONSHIP"]["total"] == 4
     assert report.bundle_stats["ENROLLMENT"]["total"] == 0
@@ -467,7 +438,7 @@ def test_tracker_job_report_ok() -> None:
 def test_tracker_job_report_error() -> None:
     report = parse_tracker_import_report(load("tracker-jobs-report-error.android-fixture.json"))
     assert report.status == "ERROR"
-    assert report.stats == {"created": 0, "updated": 0, "deleted": 0, "ignored": 1, "total": 1}
+    assert report.stats == stats(ignored=1)
     assert len(report.errors) == 1
     error = report.errors[0]
     assert (error.error_code, error.tracker_type, error.uid) == ("E1033", "EVENT", "PXi7gfVIk1p")
@@ -488,12 +459,12 @@ def test_tracker_report_warning_and_object_report_errors() -> None:
                 }
             ],
         },
-        "stats": {"created": 1, "updated": 0, "deleted": 0, "ignored": 0, "total": 1},
+        "stats": stats(created=1),
         "bundleReport": {
             "typeReportMap": {
                 "EVENT": {
                     "trackerType": "EVENT",
-                    "stats": {"created": 1, "updated": 0, "deleted": 0, "ignored": 0, "total": 1},
+                    "stats": stats(created=1),
                     "objectReports": [
                         {
                             "trackerType": "EVENT",
@@ -582,18 +553,7 @@ def test_legacy_events_task_summary_2_34() -> None:
 
 
 def test_legacy_single_event_summary() -> None:
-    body = {
-        "httpStatus": "OK",
-        "httpStatusCode": 200,
-        "status": "OK",
-        "message": "Import was successful.",
-        "response": {
-            "responseType": "ImportSummary",
-            "status": "SUCCESS",
-            "reference": "ZwwuwNp6gVd",
-            "importCount": {"imported": 1, "updated": 0, "ignored": 0, "deleted": 0},
-        },
-    }
+    body = _imported_one(reference="ZwwuwNp6gVd")
     result = parse_legacy_event_summaries(body)
     assert result.ok
     assert [(s.reference, s.imported) for s in result.summaries] == [("ZwwuwNp6gVd", 1)]

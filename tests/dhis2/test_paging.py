@@ -121,23 +121,26 @@ def test_legacy_clamped_pager_pages_until_a_short_page(client: Client) -> None:
     assert [c.request.url.params["page"] for c in route.calls] == ["1", "2"]
 
 
-def test_tracker_lists_before_2_41_use_instances(client: Client) -> None:
-    body = load("tracker-events-get-instances-lt-2.41.android-fixture.json")
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        pytest.param(
+            "tracker-events-get-instances-lt-2.41.android-fixture.json", "instances", id="lt-2.41"
+        ),
+        pytest.param(
+            "tracker-events-get-pager-events-2.41.android-fixture.json", "events", id="2.41"
+        ),
+    ],
+)
+def test_tracker_lists_use_the_versions_resource_key(client: Client, name: str, key: str) -> None:
+    """Before 2.41 the tracker lists come under `instances`, from 2.41 under the resource name."""
+    body = load(name)
     with respx.mock(base_url=API, assert_all_called=True) as mock:
         route = mock.get("/tracker/events").respond(json=body)
         items = list(client.iter_pages("tracker/events", fields="*", page_size=50))
     assert route.call_count == 1
-    assert [e["event"] for e in items] == [e["event"] for e in body["instances"]]
+    assert [e["event"] for e in items] == [e["event"] for e in body[key]]
     assert len(items) == 2
-
-
-def test_tracker_lists_2_41_use_resource_key(client: Client) -> None:
-    body = load("tracker-events-get-pager-events-2.41.android-fixture.json")
-    with respx.mock(base_url=API, assert_all_called=True) as mock:
-        route = mock.get("/tracker/events").respond(json=body)
-        items = list(client.iter_pages("tracker/events", fields="*", page_size=50))
-    assert route.call_count == 1
-    assert [e["event"] for e in items] == [e["event"] for e in body["events"]]
 
 
 def test_empty_list_stops(client: Client) -> None:

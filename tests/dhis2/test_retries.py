@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ from dhis2.errors import (
 )
 from dhis2.retry import Decision, Failure, parse_retry_after
 
-from .conftest import API, load
+from .conftest import API, BASE, load
 
 INFO = {"version": "2.40.4.1"}
 
@@ -167,75 +168,65 @@ def test_last_failure_decides_the_error(client: Client) -> None:
     assert info.value.status_code == 503
 
 
-def test_retry_after_seconds_is_honoured(retry_events: list[RetryEvent]) -> None:
+def _slept(retry: RetryPolicy, answers: list[httpx.Response], **kwargs: Any) -> list[float]:
+    """What a client with `retry` waited while GET system/info got `answers` in turn (the
+    waits are recorded, not taken)."""
     slept: list[float] = []
-    client = Client(
-        "https://dhis.example.org/dhis",
-        None,
-        retry=RetryPolicy(max_attempts=2, backoff_base=1.0, backoff_max=30.0),
-        on_retry=retry_events.append,
-        sleep=slept.append,
-    )
+    client = Client(BASE, None, retry=retry, sleep=slept.append, **kwargs)
     with respx.mock(base_url=API, assert_all_called=True) as mock:
-        mock.get("/system/info").side_effect = [
-            httpx.Response(429, headers={"Retry-After": "7"}),
-            httpx.Response(200, json=INFO),
-        ]
+        mock.get("/system/info").side_effect = answers
         client.system_info()
+    return slept
+
+
+def test_retry_after_seconds_is_honoured(retry_events: list[RetryEvent]) -> None:
+    slept = _slept(
+        RetryPolicy(max_attempts=2, backoff_base=1.0, backoff_max=30.0),
+        [httpx.Response(429, headers={"Retry-After": "7"}), httpx.Response(200, json=INFO)],
+        on_retry=retry_events.append,
+    )
     assert slept == [7.0]
     assert retry_events[0].wait_seconds == 7.0
     assert retry_events[0].reason == "HTTP 429 Too Many Requests"
 
 
-def test_absurd_retry_after_is_capped() -> None:
-    slept: list[float] = []
-    client = Client(
-        "https://dhis.example.org/dhis",
-        None,
-        retry=RetryPolicy(max_attempts=2, backoff_base=1.0, backoff_max=30.0, retry_after_max=60),
-        sleep=slept.append,
-    )
-    with respx.mock(base_url=API) as mock:
-        mock.get("/system/info").side_effect = [
-            httpx.Response(429, headers={"Retry-After": "86400"}),
-            httpx.Response(200, json=INFO),
-        ]
-        client.system_info()
-    assert slept == [60.0]
-
-
-def test_backoff_sleeps_between_attempts_without_retry_after() -> None:
-    slept: list[float] = []
-    client = Client(
-        "https://dhis.example.org/dhis",
-        None,
-        retry=RetryPolicy(max_attempts=4, backoff_base=0.5, backoff_max=1.5, jitter=False),
-        sleep=slept.append,
-    )
-    with respx.mock(base_url=API) as mock:
-        mock.get("/system/info").side_effect = [httpx.Response(503)] * 3 + [
-            httpx.Response(200, json=INFO)
-        ]
-        client.system_info()
-    assert slept == [0.5, 1.0, 1.5]
-
-
-def test_backoff_base_zero_never_sleeps() -> None:
-    slept: list[float] = []
-    client = Client(
-        "https://dhis.example.org/dhis",
-        None,
-        retry=RetryPolicy(max_attempts=3, backoff_base=0),
-        sleep=slept.append,
-    )
-    with respx.mock(base_url=API) as mock:
-        mock.get("/system/info").side_effect = [
-            httpx.Response(429, headers={"Retry-After": "30"}),
-            httpx.Response(503),
-            httpx.Response(200, json=INFO),
-        ]
-        client.system_info()
-    assert slept == []
+@pytest.mark.parametrize(
+    ("retry", "answers", "waits"),
+    [
+        pytest.param(
+            RetryPolicy(max_attempts=2, backoff_base=1.0, backoff_max=30.0, retry_after_max=60),
+            [httpx.Response(429, headers={"Retry-After": "86400"}), httpx.Response(200, json=INFO)],
+            [60.0],
+            id="absurd-retry-after-is-capped",
+        ),
+        pytest.param(
+            RetryPolicy(max_attempts=4, backoff_base=0.5, backoff_max=1.5, jitter=False),
+            [httpx.Response(503)] * 3 + [httpx.Response(200, json=INFO)],
+            [0.5, 1.0, 1.5],
+            id="backoff-between-attempts-without-retry-after",
+        ),
+        pytest.param(
+            RetryPolicy(max_attempts=3, backoff_base=0),
+            [
+                httpx.Response(429, headers={"Retry-After": "30"}),
+                httpx.Response(503),
+                httpx.Response(200, json=INFO),
+            ],
+            [],
+            id="backoff-base-zero-never-sleeps",
+        ),
+        pytest.param(
+            RetryPolicy(max_attempts=2, backoff_base=1.0),
+            [httpx.Response(503, headers={"Retry-After": "9"}), httpx.Response(200, json=INFO)],
+            [9.0],
+            id="retry-after-is-honoured-on-503-too",
+        ),
+    ],
+)
+def test_waits_between_attempts(
+    retry: RetryPolicy, answers: list[httpx.Response], waits: list[float]
+) -> None:
+    assert _slept(retry, answers) == waits
 
 
 def test_retry_policy_backoff_math() -> None:
@@ -459,20 +450,3 @@ def test_what_the_hook_raises_propagates(client: Client) -> None:
         with pytest.raises(Cancelled, match="HTTP 503"):
             client.request("GET", "system/info", on_failure=hook)
     assert route.call_count == 1
-
-
-def test_retry_after_is_honoured_on_503_too() -> None:
-    slept: list[float] = []
-    client = Client(
-        "https://dhis.example.org/dhis",
-        None,
-        retry=RetryPolicy(max_attempts=2, backoff_base=1.0),
-        sleep=slept.append,
-    )
-    with respx.mock(base_url=API) as mock:
-        mock.get("/system/info").side_effect = [
-            httpx.Response(503, headers={"Retry-After": "9"}),
-            httpx.Response(200, json=INFO),
-        ]
-        client.system_info()
-    assert slept == [9.0]

@@ -24,6 +24,7 @@ import respx
 from connections.models import ConnectionProfile, Instance
 from simulator import Faults, Simulator, datasets
 from simulator.management.commands.setup_demo import demo_mapping_rows
+from tests.conftest import saved_instance
 from transfers.models import Transfer, TransferMapping
 
 TODAY = "2024-07-15"  # the simulators' clock: their data lies in the finished months before it
@@ -39,13 +40,6 @@ SOURCE_URL = "http://source.dhis2.test"
 DESTINATION_URL = "http://national.dhis2.test/dhis"
 
 Outcome = Literal["succeeded", "warning", "failed"]
-
-
-def _instance(name: str, url: str) -> Instance:
-    instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=10)
-    instance.set_password("district")
-    instance.save()
-    return instance
 
 
 @dataclass
@@ -106,8 +100,8 @@ def dhis2_fixture(db) -> Iterator[Dhis2]:
         dataset="demo-destination", dataset_options={"today": TODAY}, context_path="/dhis"
     )
     with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
-        source_instance = _instance("Source HMIS", SOURCE_URL)
-        destination_instance = _instance("National HMIS", DESTINATION_URL)
+        source_instance = saved_instance("Source HMIS", SOURCE_URL)
+        destination_instance = saved_instance("National HMIS", DESTINATION_URL)
         profile = ConnectionProfile.objects.create(
             name="Source to national", source=source_instance, destination=destination_instance
         )

@@ -7,19 +7,15 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.utils import timezone
 
 from connections.models import ConnectionProfile, Instance
 from jobs.models import Run, Schedule
 from tests.conftest import page_as
-from tests.simulated import SimulatedProfile, simulated_profile
+from tests.simulated import SimulatedProfile, fresh_cache, sim_fixture  # noqa: F401 (fixtures)
 from transfers.models import Transfer
 
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def _section(page: str, section_id: str) -> str:
@@ -94,12 +90,6 @@ def test_run_list_is_searchable_and_paginated(bob: User) -> None:
     # Paging a search keeps the search in the links.
     paged = client.get("/runs/?q=weekly").content.decode()
     assert "?q=weekly&amp;page=2" in paged
-
-
-@pytest.fixture
-def sim(db) -> SimulatedProfile:
-    with simulated_profile() as s:
-        yield s
 
 
 def test_transfer_list_shows_data_set_names_and_pages(alice: User, sim: SimulatedProfile) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from jobs.models import Run
@@ -52,22 +54,23 @@ def test_not_resumable_is_a_value_error() -> None:
     assert issubclass(NotResumable, ValueError)
 
 
+#: What names the job in `resumable_params`: transfer 7, "transfer Nightly" in messages.
+TRANSFER_7: dict[str, Any] = {
+    "kind": "transfer",
+    "param": "transfer_id",
+    "pk": 7,
+    "what": "transfer Nightly",
+}
+
+
 def test_params_of_a_resume_finish_a_full_run_as_full() -> None:
     stopped = _run(full=True)
-    params = resumable_params(
-        kind="transfer",
-        param="transfer_id",
-        pk=7,
-        what="transfer Nightly",
-        dry_run=False,
-        full=False,
-        resume_of=stopped,
-    )
+    params = resumable_params(**TRANSFER_7, dry_run=False, full=False, resume_of=stopped)
     assert params == {"transfer_id": 7, "dry_run": False, "resume_of": stopped.pk, "full": True}
 
 
 def test_params_of_a_new_run_are_only_what_was_asked() -> None:
-    common = {"kind": "transfer", "param": "transfer_id", "pk": 7, "what": "t", "resume_of": None}
+    common = {**TRANSFER_7, "resume_of": None}
     assert resumable_params(dry_run=True, full=False, **common) == {
         "transfer_id": 7,
         "dry_run": True,
@@ -81,15 +84,7 @@ def test_params_of_a_new_run_are_only_what_was_asked() -> None:
 
 def test_a_refused_resume_gives_no_params() -> None:
     with pytest.raises(NotResumable):
-        resumable_params(
-            kind="transfer",
-            param="transfer_id",
-            pk=7,
-            what="t",
-            dry_run=False,
-            full=False,
-            resume_of=_run("succeeded"),
-        )
+        resumable_params(**TRANSFER_7, dry_run=False, full=False, resume_of=_run("succeeded"))
 
 
 def test_labels() -> None:

@@ -8,25 +8,16 @@ from collections import Counter
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 
 from jobs.models import Run
 from tests.conftest import page_as
-from tests.simulated import SimulatedProfile, simulated_profile
+from tests.simulated import SimulatedProfile, fresh_cache, sim_fixture  # noqa: F401 (fixtures)
 from transfers.models import Transfer, TransferConflict
 
 DATA_SET = "qfltXPJW0EB"  # "RCH Monthly" in the demo data sets
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
-
-
-@pytest.fixture
-def sim(db) -> SimulatedProfile:
-    with simulated_profile() as s:
-        yield s
+pytestmark = pytest.mark.usefixtures("fresh_cache")
 
 
 def _only_on_source(sim: SimulatedProfile, kind: str) -> str:

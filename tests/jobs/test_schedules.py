@@ -8,7 +8,6 @@ Schedules run the real "transfer" job against two in-process DHIS2 simulators
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -23,49 +22,8 @@ from jobs import cron, notifications, qschedules, schedules
 from jobs.models import Run, RunLogEntry, Schedule
 from jobs.schedules import RUNNER, run_schedule
 from jobs.services import Busy, request_cancel
-from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
+from tests.jobs.handlers import Dhis2
 from transfers.models import Transfer
-
-
-def make_nightly(user: User | None, transfer: Transfer) -> Schedule:
-    return schedules.save_schedule(
-        Schedule(
-            name="Nightly HMIS",
-            job_type="transfer",
-            job_id=transfer.pk,
-            cron="0 2 * * *",
-            timezone="Europe/Berlin",
-            notify_emails="ops@example.org",
-        ),
-        user=user,
-    )
-
-
-def make_fire(capture) -> Callable[[Schedule], str]:
-    """What django-q2 does when the schedule is due: call the runner (the run executes)."""
-
-    def _fire(schedule: Schedule) -> str:
-        with capture(execute=True):
-            outcome = run_schedule(schedule.pk)
-        schedule.refresh_from_db()
-        return outcome
-
-    return _fire
-
-
-@pytest.fixture
-def transfer(dhis2: Dhis2) -> Transfer:
-    return dhis2.transfer
-
-
-@pytest.fixture
-def nightly(alice: User, transfer: Transfer) -> Schedule:
-    return make_nightly(alice, transfer)
-
-
-@pytest.fixture
-def fire(django_capture_on_commit_callbacks) -> Callable[[Schedule], str]:
-    return make_fire(django_capture_on_commit_callbacks)
 
 
 def q_of(schedule: Schedule) -> QSchedule | None:

@@ -9,25 +9,12 @@ from django_q.models import Schedule as QSchedule
 from jobs.models import Run, Schedule
 from jobs.schedules import RUNNER
 from tests.conftest import ADMINS, ALICE, ANON, BOB, CHARLIE, READERS, api_as, expected_status
-from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
-from tests.jobs.test_schedules import make_nightly
 from transfers.models import Transfer
 
 CONTRACT_FIELDS = {
     "id", "name", "job_type", "job_id", "cron", "timezone", "enabled", "status",
     "consecutive_failures", "max_consecutive_failures", "notify_emails", "next_run", "last_run",
 }  # fmt: skip
-
-
-@pytest.fixture
-def transfer(dhis2: Dhis2) -> Transfer:
-    """The real transfer a schedule runs; its DHIS2 servers are simulated in process."""
-    return dhis2.transfer
-
-
-@pytest.fixture
-def nightly(alice: User, transfer: Transfer) -> Schedule:
-    return make_nightly(alice, transfer)
 
 
 def body(transfer: Transfer, **changes) -> dict:

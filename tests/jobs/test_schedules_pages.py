@@ -12,25 +12,7 @@ from django_q.models import Schedule as QSchedule
 from jobs.models import Run, Schedule
 from jobs.schedules import RUNNER
 from tests.conftest import page_as
-from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
-from tests.jobs.test_schedules import make_fire, make_nightly
 from transfers.models import Transfer
-
-
-@pytest.fixture
-def transfer(dhis2: Dhis2) -> Transfer:
-    """The real transfer a schedule runs; its DHIS2 servers are simulated in process."""
-    return dhis2.transfer
-
-
-@pytest.fixture
-def nightly(alice: User, transfer: Transfer) -> Schedule:
-    return make_nightly(alice, transfer)
-
-
-@pytest.fixture
-def fire(django_capture_on_commit_callbacks):
-    return make_fire(django_capture_on_commit_callbacks)
 
 
 def form_data(transfer: Transfer, **changes: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from jobs.models import Run
 from metadata_sync.models import MetadataAssessment
 from metadata_sync.services import create_assessment, start_metadata_assessment
 from simulator import Simulator
+from tests.conftest import saved_instance
 
 TODAY = "2024-07-15"
 SOURCE_HOST, DESTINATION_HOST = "source.sim.test", "destination.sim.test"
@@ -31,10 +32,7 @@ class SimPair:
 
 
 def _instance(name: str, host: str) -> Instance:
-    instance = Instance(name=name, base_url=f"http://{host}", username="admin", timeout_seconds=10)
-    instance.set_password("district")
-    instance.save()
-    return instance
+    return saved_instance(name, f"http://{host}")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,8 +11,8 @@ import respx
 
 from dhis2 import BasicAuth, Client, RetryPolicy
 from metadata_sync.apply import apply_payload, import_metadata
+from tests.samples import load_sample
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dhis2"
 BASE = "https://dhis.example.org/dhis"
 PAYLOAD = {"dataElements": [{"id": "deCases0001", "name": "Cases"}]}
 
@@ -44,8 +43,7 @@ ERROR_409: dict[str, Any] = {
 }  # fmt: skip
 
 
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+load = load_sample  # the short name these tests use
 
 
 @pytest.fixture

@@ -22,7 +22,10 @@ def test_results_tabs_and_names(assessed: MetadataAssessment, bob: User) -> None
     page = page_as(bob).get(f"/metadata/assessments/{assessed.pk}/?status=missing")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "missing (2)" in html and "matched_by_name (4)" in html and "matched_by_code (1)" in html
+    # Tabs by their labels, the status key only in the link.
+    assert "Missing on the destination (2)" in html and "Matched by name (4)" in html
+    assert "Matched by code (1)" in html and "?status=matched_by_name" in html
+    assert "matched_by_name (4)" not in html
     unit = AssessmentItem.objects.get(source_id=DEMO_MISSING["organisationUnits"][0])
     assert f'title="{unit.source_id}">{unit.source_name}<' in html
     assert "Preview payload" in html and ">Apply<" not in html  # bob may not apply

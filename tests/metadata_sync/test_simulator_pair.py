@@ -80,6 +80,15 @@ def expected_statuses(src: Simulator) -> dict[tuple[str, str], tuple[Status, dic
     return out
 
 
+def _unmatched(items: list[ItemResult]) -> dict[tuple[str, str], tuple[Status, dict[str, Any]]]:
+    """What the assessment did not match outright, in the shape of `expected_statuses`."""
+    return {
+        (i.type, i.source_id): (i.status, i.differences)
+        for i in items
+        if i.status != Status.MATCHED
+    }
+
+
 @pytest.mark.parametrize("version", ["2.37.9.1", "2.40.4.1", "2.42.1"])
 def test_assessment_finds_exactly_the_demo_differences_and_sync_fills_the_gaps(
     version: str,
@@ -92,12 +101,7 @@ def test_assessment_finds_exactly_the_demo_differences_and_sync_fills_the_gaps(
         (t, uid) for t in ORDER for uid in src.state.objects[t]
     )
     expected = expected_statuses(src)
-    got = {
-        (i.type, i.source_id): (i.status, i.differences)
-        for i in items
-        if i.status != Status.MATCHED
-    }
-    assert got == expected
+    assert _unmatched(items) == expected
     for item in items:  # matches with other UIDs point at the destination's object
         if (
             (item.type, item.source_id) in expected
@@ -173,10 +177,5 @@ def test_defaults_with_other_uids_on_the_destination_are_matched() -> None:
     }
     # nothing else changed status because of the defaults (data elements on the default combo)
     expected = expected_statuses(src)
-    got = {
-        (i.type, i.source_id): (i.status, i.differences)
-        for i in items
-        if i.status != Status.MATCHED
-    }
-    assert got == expected
+    assert _unmatched(items) == expected
     assert result.defaults["destination"]["categoryCombos"] == "p0KPaWEg3cf"

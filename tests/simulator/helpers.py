@@ -1,22 +1,18 @@
-"""Helpers for the simulator tests: sample bodies, shape comparison, clients."""
+"""Helpers for the simulator tests: shape comparison, clients, waiting for async jobs."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import httpx
 
 from simulator import Simulator
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dhis2"
+T = TypeVar("T")
 TODAY = "2024-07-15"
 VERSIONS = ["2.36.13.2", "2.37.9.1", "2.38.7", "2.39.5", "2.40.4.1", "2.41.0.1", "2.42.1"]
-
-
-def load_sample(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 def _kind(value: Any) -> str:
@@ -48,3 +44,14 @@ def assert_shape(actual: Any, sample: Any, path: str = "$", ignore: tuple[str, .
 
 def client_for(sim: Simulator, auth: Any = ("admin", "district"), **kw: Any) -> httpx.Client:
     return httpx.Client(transport=sim.transport(), base_url="http://sim.local", auth=auth, **kw)
+
+
+def wait_for(fetch: Callable[[], T | None], what: str, *, attempts: int) -> T:
+    """Call `fetch` every 10 ms until it returns something: the simulator runs its async jobs
+    on a timer, so a test polls as a client would. `what` names the wait in the failure."""
+    for _ in range(attempts):
+        result = fetch()
+        if result is not None:
+            return result
+        time.sleep(0.01)
+    raise AssertionError(f"{what} did not finish")

@@ -8,7 +8,8 @@ import httpx
 
 from simulator import Simulator
 from simulator.datasets import DEMO
-from tests.simulator.helpers import assert_shape, client_for, load_sample
+from tests.samples import load_sample
+from tests.simulator.helpers import assert_shape, client_for
 
 RCH = DEMO["dataSets"]["RCH Monthly"]
 FAC = DEMO["organisationUnits"]["Kolo District Hospital"]

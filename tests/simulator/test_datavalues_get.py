@@ -9,7 +9,8 @@ import pytest
 
 from simulator import Simulator
 from simulator.datasets import DEMO
-from tests.simulator.helpers import assert_shape, client_for, load_sample
+from tests.samples import load_sample
+from tests.simulator.helpers import assert_shape, client_for
 
 RCH = DEMO["dataSets"]["RCH Monthly"]
 ROOT = DEMO["organisationUnits"]["Demoland"]

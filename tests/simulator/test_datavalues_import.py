@@ -11,7 +11,8 @@ import pytest
 
 from simulator import Simulator
 from simulator.datasets import DEMO, DEMO_MAPPING
-from tests.simulator.helpers import assert_shape, client_for, load_sample
+from tests.samples import load_sample
+from tests.simulator.helpers import assert_shape, client_for, wait_for
 
 RCH = DEMO["dataSets"]["RCH Monthly"]
 HIV = DEMO["dataSets"]["HIV Quarterly"]
@@ -423,12 +424,11 @@ def test_bad_json_and_content_type(dc: httpx.Client) -> None:
 
 
 def _wait_done(c: httpx.Client, url: str) -> list[dict[str, Any]]:
-    for _ in range(200):
-        notes = c.get(url).json()
-        if notes and notes[0]["completed"]:
-            return notes
-        time.sleep(0.01)
-    raise AssertionError("job did not complete")
+    def notes() -> list[dict[str, Any]] | None:
+        answer = c.get(url).json()
+        return answer if answer and answer[0]["completed"] else None
+
+    return wait_for(notes, "job", attempts=200)
 
 
 @pytest.mark.parametrize(

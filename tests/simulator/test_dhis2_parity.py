@@ -14,7 +14,8 @@ import pytest
 
 from simulator import Simulator
 from simulator.datasets import DEMO
-from tests.simulator.helpers import client_for, load_sample
+from tests.samples import load_sample
+from tests.simulator.helpers import client_for
 
 PROGRAM = DEMO["programs"]["Malaria case register"]
 STAGE = DEMO["programStages"]["Malaria case"]

@@ -9,6 +9,7 @@ period of another type is refused with DHIS2's E7632 when ``strictPeriods`` asks
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,15 +20,27 @@ from tests.simulator.helpers import client_for
 
 SHAPE = {"depth": 1, "width": 2, "data_elements": 2, "disaggregation": 1, "periods": 2}
 
+
 # Expected ids worked out by hand for the fixtures' today, 2024-07-15 (a Monday):
 # * WeeklyFriday week 1 of 2024 is the Friday week holding 4 January: Fri 2023-12-29. The
 #   Friday week holding 2024-07-15 starts Fri 2024-07-12, 196 days = 28 weeks later: FriW29.
 #   The two finished weeks before it are FriW27 (06-28..07-04) and FriW28 (07-05..07-11).
 # * QuarterlyNov ids carry the year the November year ends in: 2024NovQ1 = Nov 2023-Jan 2024,
 #   Q2 = Feb-Apr, Q3 = May-Jul (holds today), so the finished ones are Q1 and Q2.
+@dataclass(frozen=True)
+class Case:
+    """A period type, the periods the bench generates for it, one of those to write and a
+    period of another type that the data set must refuse."""
+
+    period_type: str
+    generated: list[str]
+    period: str
+    other: str
+
+
 CASES = [
-    ("WeeklyFriday", ["2024FriW27", "2024FriW28"], "2024FriW28", "2024W28"),
-    ("QuarterlyNov", ["2024NovQ1", "2024NovQ2"], "2024NovQ2", "2024Q2"),
+    Case("WeeklyFriday", ["2024FriW27", "2024FriW28"], "2024FriW28", "2024W28"),
+    Case("QuarterlyNov", ["2024NovQ1", "2024NovQ2"], "2024NovQ2", "2024Q2"),
 ]
 
 
@@ -52,56 +65,51 @@ def _summary(r: httpx.Response) -> dict[str, Any]:
     return body["response"] if "httpStatusCode" in body else body
 
 
-@pytest.mark.parametrize(("period_type", "generated", "period", "other"), CASES)
+@pytest.mark.parametrize("case", CASES, ids=[c.period_type for c in CASES])
 def test_generated_values_use_the_period_type(
-    make_sim: Callable[..., Simulator],
-    period_type: str,
-    generated: list[str],
-    period: str,
-    other: str,
+    make_sim: Callable[..., Simulator], case: Case
 ) -> None:
-    sim = _bench(make_sim, period_type)
+    sim = _bench(make_sim, case.period_type)
     ds, _de, leaf, _coc = _ids(sim)
-    assert sim.metadata("dataSets")[0]["periodType"] == period_type
+    assert sim.metadata("dataSets")[0]["periodType"] == case.period_type
     with client_for(sim) as c:
         r = c.get(
-            "/api/dataValueSets", params={"dataSet": ds, "period": generated, "orgUnit": leaf}
+            "/api/dataValueSets", params={"dataSet": ds, "period": case.generated, "orgUnit": leaf}
         )
     assert r.status_code == 200
-    assert sorted({v["period"] for v in r.json()["dataValues"]}) == generated
+    assert sorted({v["period"] for v in r.json()["dataValues"]}) == case.generated
     # 2 elements x 1 option combo x 2 periods for the leaf
     assert len(r.json()["dataValues"]) == 4
 
 
-@pytest.mark.parametrize(("period_type", "generated", "period", "other"), CASES)
+@pytest.mark.parametrize("case", CASES, ids=[c.period_type for c in CASES])
 def test_values_of_the_type_are_accepted_returned_and_other_types_refused(
-    make_sim: Callable[..., Simulator],
-    period_type: str,
-    generated: list[str],
-    period: str,
-    other: str,
+    make_sim: Callable[..., Simulator], case: Case
 ) -> None:
-    sim = _bench(make_sim, period_type, with_values=False)
+    sim = _bench(make_sim, case.period_type, with_values=False)
     ds, de, leaf, coc = _ids(sim)
     value = {"dataElement": de, "orgUnit": leaf, "categoryOptionCombo": coc}
     with client_for(sim) as c:
         r = c.post(
             "/api/dataValueSets",
-            json={"dataSet": ds, "dataValues": [{**value, "period": period, "value": "17"}]},
+            json={"dataSet": ds, "dataValues": [{**value, "period": case.period, "value": "17"}]},
             params={"strictPeriods": "true"},
         )
         assert r.status_code == 200, r.text
         assert _summary(r)["importCount"]["imported"] == 1
 
-        r = c.get("/api/dataValueSets", params={"dataSet": ds, "period": period, "orgUnit": leaf})
+        r = c.get(
+            "/api/dataValueSets", params={"dataSet": ds, "period": case.period, "orgUnit": leaf}
+        )
         assert r.status_code == 200
         body = r.json()
-        assert body["period"] == period  # one data set, period and org unit: the header form
-        assert [(v["period"], v["value"]) for v in body["dataValues"]] == [(period, "17")]
+        # one data set, period and org unit: the header form
+        assert body["period"] == case.period
+        assert [(v["period"], v["value"]) for v in body["dataValues"]] == [(case.period, "17")]
 
         r = c.post(
             "/api/dataValueSets",
-            json={"dataSet": ds, "dataValues": [{**value, "period": other, "value": "5"}]},
+            json={"dataSet": ds, "dataValues": [{**value, "period": case.other, "value": "5"}]},
             params={"strictPeriods": "true"},
         )
     assert r.status_code == 409
@@ -110,9 +118,9 @@ def test_values_of_the_type_are_accepted_returned_and_other_types_refused(
     [conflict] = summary["conflicts"]
     assert conflict["errorCode"] == "E7632"
     assert conflict["value"] == (
-        f"Period type of period: `{other}` not valid for data element: `{de}`"
+        f"Period type of period: `{case.other}` not valid for data element: `{de}`"
     )
-    assert [v["period"] for v in sim.data_values(data_set=ds)] == [period]
+    assert [v["period"] for v in sim.data_values(data_set=ds)] == [case.period]
 
 
 @pytest.mark.parametrize("bad", ["2023FriW53", "2024FriW0", "2024NovQ5"])

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from simulator import Simulator
-from tests.simulator.helpers import assert_shape, client_for, load_sample
+from tests.samples import load_sample
+from tests.simulator.helpers import assert_shape, client_for
 
 INFO_SAMPLES = {
     "2.36.13.2": "system-info-2.36.13.2.json",

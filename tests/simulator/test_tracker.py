@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +10,8 @@ import pytest
 
 from simulator import Simulator
 from simulator.datasets import DEMO
-from tests.simulator.helpers import assert_shape, client_for, load_sample
+from tests.samples import load_sample
+from tests.simulator.helpers import assert_shape, client_for, wait_for
 
 PROGRAM = DEMO["programs"]["Malaria case register"]
 STAGE = DEMO["programStages"]["Malaria case"]
@@ -207,12 +207,11 @@ def test_tracker_events_242_pager_links_and_paging_false(
 
 
 def _wait_report(c: httpx.Client, job_id: str) -> dict[str, Any]:
-    for _ in range(300):
+    def report() -> dict[str, Any] | None:
         r = c.get(f"/api/tracker/jobs/{job_id}/report")
-        if r.status_code == 200:
-            return r.json()
-        time.sleep(0.01)
-    raise AssertionError("tracker job did not finish")
+        return r.json() if r.status_code == 200 else None
+
+    return wait_for(report, "tracker job", attempts=300)
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,8 @@ the tests that import them from here."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,15 +16,13 @@ from dhis2.client import Client, RetryPolicy
 from simulator import Simulator
 from tests.conftest import FakeTime as FakeTime  # re-exported
 from tests.conftest import Served, served_profile
+from tests.samples import load_sample
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 BASE = "https://dhis.example.org/dhis"
 API = f"{BASE}/api"
 
 
-def load(name: str) -> Any:
-    """A real DHIS2 body from tests/fixtures/dhis2 (origins in its README)."""
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+load = load_sample  # the short name these tests use
 
 
 def info(version: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
@@ -107,16 +108,22 @@ def _pages(client: Client, query: EventQuery, page_size: int) -> list[list[str]]
     ]
 
 
+def _serve(version: str, path: str, *pages: dict[str, Any]) -> respx.Route:
+    """A DHIS2 of `version` whose `path` answers `pages`, one per request, in turn."""
+    respx.get(f"{API}/system/info").respond(json=info(version))
+    return respx.get(f"{API}/{path}").mock(
+        side_effect=[httpx.Response(200, json=page) for page in pages]
+    )
+
+
 @respx.mock
 def test_tracker_2_40_flat_pager_reads_until_a_short_page(client: Client) -> None:
-    respx.get(f"{API}/system/info").respond(json=info("2.40.4.1"))
-    answers = [
+    route = _serve(
+        "2.40.4.1",
+        "tracker/events",
         {"page": 1, "pageSize": 2, "instances": [_event("a1"), _event("a2")]},
         {"page": 2, "pageSize": 2, "instances": [_event("a3"), _event("a4")]},
         {"page": 3, "pageSize": 2, "instances": [_event("a5")]},
-    ]
-    route = respx.get(f"{API}/tracker/events").mock(
-        side_effect=[httpx.Response(200, json=a) for a in answers]
     )
     query = EventQuery(
         program=PROGRAM, org_units=(OU,), start_date=date(2024, 1, 1), end_date=date(2024, 6, 30)
@@ -131,13 +138,12 @@ def test_tracker_2_40_flat_pager_reads_until_a_short_page(client: Client) -> Non
 
 @respx.mock
 def test_tracker_2_41_uses_org_unit_mode_and_events_key(client: Client) -> None:
-    respx.get(f"{API}/system/info").respond(json=info("2.41.0.1"))
     full = {"pager": {"page": 1, "pageSize": 2}, "page": 1, "pageSize": 2}
-    route = respx.get(f"{API}/tracker/events").mock(
-        side_effect=[
-            httpx.Response(200, json={**full, "events": [_event("b1"), _event("b2")]}),
-            httpx.Response(200, json={**full, "events": []}),
-        ]
+    route = _serve(
+        "2.41.0.1",
+        "tracker/events",
+        {**full, "events": [_event("b1"), _event("b2")]},
+        {**full, "events": []},
     )
     query = EventQuery(program=PROGRAM, org_units=(OU,), ou_mode="CHILDREN")
     assert _pages(client, query, 2) == [["b1", "b2"], []]
@@ -147,24 +153,17 @@ def test_tracker_2_41_uses_org_unit_mode_and_events_key(client: Client) -> None:
 
 @respx.mock
 def test_tracker_2_42_trusts_next_page(client: Client) -> None:
-    respx.get(f"{API}/system/info").respond(json=info("2.42.0"))
-    route = respx.get(f"{API}/tracker/events").mock(
-        side_effect=[
-            httpx.Response(
-                200,
-                json={
-                    "pager": {"page": 1, "pageSize": 2, "nextPage": "http://localhost:8080/x"},
-                    "events": [_event("c1"), _event("c2")],
-                },
-            ),
-            httpx.Response(
-                200,
-                json={
-                    "pager": {"page": 2, "pageSize": 2, "prevPage": "http://localhost:8080/x"},
-                    "events": [_event("c3"), _event("c4")],
-                },
-            ),
-        ]
+    route = _serve(
+        "2.42.0",
+        "tracker/events",
+        {
+            "pager": {"page": 1, "pageSize": 2, "nextPage": "http://localhost:8080/x"},
+            "events": [_event("c1"), _event("c2")],
+        },
+        {
+            "pager": {"page": 2, "pageSize": 2, "prevPage": "http://localhost:8080/x"},
+            "events": [_event("c3"), _event("c4")],
+        },
     )
     # A full second page without nextPage is the last one: no third request.
     assert _pages(client, EventQuery(program=PROGRAM, org_units=(OU,)), 2) == [
@@ -177,13 +176,12 @@ def test_tracker_2_42_trusts_next_page(client: Client) -> None:
 
 @respx.mock
 def test_legacy_2_36_clamped_page_is_not_taken_for_the_last(client: Client) -> None:
-    respx.get(f"{API}/system/info").respond(json=info("2.36.13.2"))
     pager = {"page": 1, "total": 0, "pageSize": 2, "pageCount": 0}  # page clamped to 1
-    route = respx.get(f"{API}/events").mock(
-        side_effect=[
-            httpx.Response(200, json={"pager": pager, "events": [_event("d1"), _event("d2")]}),
-            httpx.Response(200, json={"pager": pager, "events": [_event("d3")]}),
-        ]
+    route = _serve(
+        "2.36.13.2",
+        "events",
+        {"pager": pager, "events": [_event("d1"), _event("d2")]},
+        {"pager": pager, "events": [_event("d3")]},
     )
     query = EventQuery(program=PROGRAM, org_units=(OU,), end_date=date(2024, 6, 30))
     assert _pages(client, query, 2) == [["d1", "d2"], ["d3"]]
@@ -194,24 +192,17 @@ def test_legacy_2_36_clamped_page_is_not_taken_for_the_last(client: Client) -> N
 
 @respx.mock
 def test_legacy_2_38_slim_pager_is_last_page(client: Client) -> None:
-    respx.get(f"{API}/system/info").respond(json=info("2.38.7"))
-    route = respx.get(f"{API}/events").mock(
-        side_effect=[
-            httpx.Response(
-                200,
-                json={
-                    "pager": {"page": 1, "pageSize": 2, "isLastPage": False},
-                    "events": [_event("e1"), _event("e2")],
-                },
-            ),
-            httpx.Response(
-                200,
-                json={
-                    "pager": {"page": 2, "pageSize": 2, "isLastPage": True},
-                    "events": [_event("e3"), _event("e4")],
-                },
-            ),
-        ]
+    route = _serve(
+        "2.38.7",
+        "events",
+        {
+            "pager": {"page": 1, "pageSize": 2, "isLastPage": False},
+            "events": [_event("e1"), _event("e2")],
+        },
+        {
+            "pager": {"page": 2, "pageSize": 2, "isLastPage": True},
+            "events": [_event("e3"), _event("e4")],
+        },
     )
     assert _pages(client, EventQuery(program=PROGRAM, org_units=(OU,)), 2) == [
         ["e1", "e2"],

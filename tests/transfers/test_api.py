@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 import respx
 from django.contrib.auth.models import User
+from rest_framework.response import Response
 
 from connections.models import ConnectionProfile
 from jobs.models import Run
 from tests.conftest import api_as
+from tests.samples import load_sample
 from transfers.models import Transfer
 
 CONTRACT_FIELDS = {
@@ -160,40 +162,31 @@ def test_second_run_while_active_is_409(
     assert Run.objects.filter(target=transfer.target).count() == 1
 
 
+def _run_of(transfer: Transfer, status: str) -> Run:
+    """A finished run of `transfer`, started from the pages."""
+    return Run.objects.create(
+        kind="transfer",
+        trigger="web",
+        status=status,
+        target=transfer.target,
+        params={"transfer_id": transfer.pk},
+    )
+
+
 def test_resume_needs_a_failed_run_of_that_transfer(
     bob: User, transfer: Transfer, django_capture_on_commit_callbacks
 ) -> None:
-    ok_run = Run.objects.create(
-        kind="transfer",
-        trigger="web",
-        status="succeeded",
-        target=transfer.target,
-        params={"transfer_id": transfer.pk},
-    )
-    failed = Run.objects.create(
-        kind="transfer",
-        trigger="web",
-        status="failed",
-        target=transfer.target,
-        params={"transfer_id": transfer.pk},
-    )
+    ok_run = _run_of(transfer, "succeeded")
+    failed = _run_of(transfer, "failed")
     client = api_as(bob)
-    assert (
-        client.post(
-            f"/api/v1/transfers/{transfer.pk}/resume/", {"run": ok_run.pk}, format="json"
-        ).status_code
-        == 400
-    )
-    assert (
-        client.post(
-            f"/api/v1/transfers/{transfer.pk}/resume/", {"run": 999999}, format="json"
-        ).status_code
-        == 400
-    )
+
+    def resume(run: int) -> Response:
+        return client.post(f"/api/v1/transfers/{transfer.pk}/resume/", {"run": run}, format="json")
+
+    assert resume(ok_run.pk).status_code == 400
+    assert resume(999999).status_code == 400
     with django_capture_on_commit_callbacks(execute=False):
-        resp = client.post(
-            f"/api/v1/transfers/{transfer.pk}/resume/", {"run": failed.pk}, format="json"
-        )
+        resp = resume(failed.pk)
     assert resp.status_code == 202
     assert Run.objects.get(pk=resp.json()["run"]).params["resume_of"] == failed.pk
 
@@ -242,12 +235,7 @@ def test_picker_endpoints_read_the_instance(bob: User, source_instance) -> None:
 def test_picker_dhis2_failure_is_502_with_message(bob: User, source_instance) -> None:
     respx.get("https://source.example.org/dhis/api/dataSets").respond(
         403,
-        json={
-            "httpStatus": "Forbidden",
-            "httpStatusCode": 403,
-            "status": "ERROR",
-            "message": "You don't have the proper permissions to read objects of this type.",
-        },
+        json=load_sample("webmessage-403-forbidden.docs-2.40.json"),
     )
     resp = api_as(bob).get(f"/api/v1/instances/{source_instance.pk}/data-sets/")
     assert resp.status_code == 502

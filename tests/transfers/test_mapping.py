@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
+from tests.samples import load_sample
 from transfers.mapping import NO_CODE, DataValue, Mapper, MappingRow, duplicate_rows
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 SRC_DEFAULT = "HllvX50cXC0"
 DST_DEFAULT = "bRowv6yZOF2"  # old-database default (reference §10)
 
@@ -145,7 +142,7 @@ def test_duplicate_rows_are_listed() -> None:
     ],
 )
 def test_data_values_parse_from_real_exports(name: str) -> None:
-    body = json.loads((FIXTURES / name).read_text())
+    body = load_sample(name)
     values = [DataValue.from_dhis2(v) for v in body["dataValues"]]
     assert values and all(v.data_element and v.org_unit and v.period for v in values)
     assert all(isinstance(v.value, str) for v in values)

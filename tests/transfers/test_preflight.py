@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +12,7 @@ from dhis2.auth import BasicAuth
 from dhis2.client import Client, RetryPolicy
 from simulator import Simulator
 from simulator.datasets import DEMO, DEMO_MAPPING, DEMO_MISSING
+from tests.samples import load_sample
 from transfers.engine import (
     InvalidSpec,
     MappingRow,
@@ -23,7 +23,6 @@ from transfers.engine import (
     run_transfer,
 )
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 TODAY = "2024-07-15"
 MONTHS = ["202405", "202406"]
 RCH = DEMO["dataSets"]["RCH Monthly"]
@@ -195,9 +194,7 @@ def test_combo_outside_the_category_combo_and_unknown_attribute_combo() -> None:
 def test_old_database_default_combo_is_translated() -> None:
     """Destination with the non-standard default UIDs of an old database (reference §10)."""
     src, dst = sim("demo-source"), sim("demo-destination")
-    defaults = json.loads(
-        (FIXTURES / "categoryCombos-default-nonstandard-uids.android-fixture.json").read_text()
-    )
+    defaults = load_sample("categoryCombos-default-nonstandard-uids.android-fixture.json")
     tap = Tap(dst, {"/api/categoryCombos": defaults})
     with connect(src) as a, connect(dst, tap) as b:
         run_transfer(a, b, spec(dry_run=True, continue_on_preflight_problems=True), Quiet(),

@@ -11,12 +11,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from connections.models import ConnectionProfile, Instance
+from connections.models import ConnectionProfile
 from jobs.models import Run
 from metadata_sync.models import ProfileMapping
 from simulator import Simulator, datasets
 from simulator.management.commands.setup_demo import demo_mapping_rows
-from tests.conftest import api_as
+from tests.conftest import api_as, served_profile
 from transfers.models import Transfer, TransferMapping
 from transfers.services import save_transfer, start_transfer
 
@@ -31,23 +31,13 @@ PERIOD = "202405"  # a finished month of the demo data on 2024-07-15
 BOGUS = "AAAAAAAAAAA"  # a UID the destination does not have
 
 
-def _instance(name: str, url: str) -> Instance:
-    instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=10)
-    instance.set_password("district")
-    instance.save()
-    return instance
-
-
 @pytest.fixture
 def pair(db) -> Iterator[tuple[Simulator, Simulator, ConnectionProfile]]:
     options = {"today": "2024-07-15"}
     source = Simulator("2.40.4.1", "demo-source", dataset_options=options)
     destination = Simulator("2.40.4.1", "demo-destination", dataset_options=options)
-    with source.serve() as s, destination.serve() as d:
-        profile = ConnectionProfile.objects.create(
-            name="Demo", source=_instance("Source", s.url), destination=_instance("Dest", d.url)
-        )
-        yield source, destination, profile
+    with served_profile(source, destination) as served:
+        yield source, destination, served.profile
 
 
 def run(transfer: Transfer, capture) -> Run:

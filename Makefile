@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export DEBUG ?= true
 
-.PHONY: install run demo worker web test test-dates test-postgres bench lint typecheck contracts format migrations-check check clean
+.PHONY: install run demo worker web test test-dates test-postgres bench screenshots lint typecheck contracts format migrations-check check clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ test-dates: install  ## the suite at each of TEST_DATES, every process's wall cl
 
 bench: install  ## benchmarks on loopback simulators, table + .local/bench.json (BENCH_ARGS=--large)
 	$(PY) -m benchmarks $(BENCH_ARGS)
+
+screenshots: install  ## the browser tests, also writing the README's pictures to docs/screenshots/
+	DOCS_SCREENSHOTS=1 $(VENV)/bin/pytest tests/browser -q
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -142,48 +142,81 @@ def _n(stats: dict[str, Any], key: str) -> int:
 
 
 def _count(n: int, word: str) -> str:
-    return f"{n:,} {word if n != 1 else word.removesuffix('s')}"
+    """Count and noun: "2 values", "1 value", and "1 match" for a plural in -ches."""
+    if n == 1:
+        word = word.removesuffix("es") if word.endswith("ches") else word.removesuffix("s")
+    return f"{n:,} {word}"
 
 
-def run_summary(kind: str, stats: dict[str, Any], causes: Sequence[tuple[int, str]] = ()) -> str:
+def _stored_phrase(stats: dict[str, Any], items: str, *, dry_run: bool) -> str:
+    """What the destination stored: "2,164 values imported (2,000 new, 164 updated)"; a run
+    that only updated says so ("2,164 values updated, none new": a second run changes
+    nothing)."""
+    new = _n(stats, "imported") + _n(stats, "created")
+    updated = _n(stats, "updated")
+    would = "would be " if dry_run else ""
+    if updated and not new:
+        return f"{_count(updated, items)} {would}updated, none new"
+    phrase = f"{_count(new + updated, items)} {would}imported"
+    if new and updated:
+        phrase += f" ({new:,} new, {updated:,} updated)"
+    return phrase
+
+
+def _refused_phrase(refused: int, causes: Sequence[tuple[int, str]]) -> str:
+    """What the destination refused: "139 refused by the destination: 95 because …; 44
+    because …", the three largest causes named and the rest counted together."""
+    phrase = f"{refused:,} refused by the destination"
+    if causes:
+        named = [f"{n:,} because {cause}" for n, cause in causes[:3]]
+        rest = refused - sum(n for n, _ in causes[:3])
+        if len(causes) > 3 and rest > 0:
+            named.append(f"{rest:,} for other reasons")
+        phrase += ": " + "; ".join(named)
+    return phrase
+
+
+def _sending_summary(
+    kind: str, stats: dict[str, Any], causes: Sequence[tuple[int, str]], *, dry_run: bool
+) -> str:
+    """The sentence of a run that sent items to a destination (transfers, metadata apply)."""
+    items = ITEMS.get(kind, "items")
+    stored = _n(stats, "imported") + _n(stats, "created") + _n(stats, "updated")
+    refused = _n(stats, "conflicts") + _n(stats, "errors")
+    if not stats or not (stored or refused or _n(stats, "fetched") or _n(stats, "sent")):
+        return ""
+    parts = [_stored_phrase(stats, items, dry_run=dry_run)]
+    # DHIS2 counts the values it refused among the ignored ones too: only the ignored
+    # values beyond those refused are news, so every value is counted once.
+    ignored_otherwise = _n(stats, "ignored") - refused
+    if ignored_otherwise > 0:
+        parts.append(f"{ignored_otherwise:,} ignored")
+    if refused:
+        parts.append(_refused_phrase(refused, causes))
+    elif _n(stats, "fetched") and not stored and kind != "metadata_apply":
+        parts = [f"{_count(_n(stats, 'fetched'), items)} read, none imported"]
+    sentence = ", ".join(parts)
+    if _n(stats, "held_back_rows"):
+        sentence += (
+            f"; {_count(_n(stats, 'held_back_rows'), 'forms')} held back below the "
+            "minimum completeness"
+        )
+    return ("Dry run: " if dry_run else "") + sentence + "."
+
+
+def run_summary(
+    kind: str,
+    stats: dict[str, Any],
+    causes: Sequence[tuple[int, str]] = (),
+    *,
+    dry_run: bool = False,
+) -> str:
     """One sentence saying what a finished run did, from its figures; `causes` are the
     conflict groups as (count, cause), largest first, of which the first three are named.
+    A dry run (`dry_run`, the run's parameter) says what the destination would have done.
     Empty when the run recorded nothing to summarise."""
-    items = ITEMS.get(kind, "items")
-    parts: list[str] = []
     if kind in ("transfer", "event_transfer", "metadata_apply"):
-        stored = _n(stats, "imported") + _n(stats, "created") + _n(stats, "updated")
-        refused = _n(stats, "conflicts") + _n(stats, "errors")
-        if not stats or not (stored or refused or _n(stats, "fetched") or _n(stats, "sent")):
-            return ""
-        done = [
-            f"{_n(stats, k):,} {word}"
-            for k, word in (("imported", "new"), ("created", "new"), ("updated", "updated"))
-            if _n(stats, k)
-        ]
-        first = f"{_count(stored, items)} imported"
-        if len(done) > 1:
-            first += f" ({', '.join(done)})"
-        parts.append(first)
-        if _n(stats, "ignored"):
-            parts.append(f"{_n(stats, 'ignored'):,} ignored")
-        sentence = ", ".join(parts)
-        if refused:
-            sentence += f", {refused:,} refused by the destination"
-            if causes:
-                named = [f"{n:,} because {cause}" for n, cause in causes[:3]]
-                rest = refused - sum(n for n, _ in causes[:3])
-                if len(causes) > 3 and rest > 0:
-                    named.append(f"{rest:,} for other reasons")
-                sentence += ": " + "; ".join(named)
-        elif _n(stats, "fetched") and not stored and kind != "metadata_apply":
-            sentence = f"{_count(_n(stats, 'fetched'), items)} read, none imported"
-        if _n(stats, "held_back_rows"):
-            sentence += (
-                f"; {_count(_n(stats, 'held_back_rows'), 'forms')} held back below the "
-                "minimum completeness"
-            )
-        return sentence + "."
+        return _sending_summary(kind, stats, causes, dry_run=dry_run)
     if kind == "completeness_assessment" and "assessed" in stats:
         return (
             f"{_count(_n(stats, 'assessed'), 'forms')} assessed: {_n(stats, 'compliant'):,} "
@@ -200,11 +233,16 @@ def run_summary(kind: str, stats: dict[str, Any], causes: Sequence[tuple[int, st
             sentence += f", {_n(stats, 'failed'):,} failed"
         return sentence + "."
     if kind == "metadata_assessment" and "objects compared" in stats:
-        return (
+        # A person reviews every match not made by UID: by code, by name or suggested.
+        review = sum(_n(stats, k) for k in ("matched_by_code", "matched_by_name", "suggested"))
+        sentence = (
             f"{_count(_n(stats, 'objects compared'), 'objects')} compared: "
             f"{_n(stats, 'missing'):,} missing on the destination, "
-            f"{_n(stats, 'suggested'):,} suggested matches to review."
+            f"{_count(review, 'matches')} to review"
         )
+        if _n(stats, "conflict"):
+            sentence += f", {_n(stats, 'conflict'):,} matched but different"
+        return sentence + "."
     if kind == "connection_check" and "checked" in stats:
         return (
             f"{_count(_n(stats, 'checked'), 'instances')} checked, {_n(stats, 'failed'):,} failed."

@@ -8,6 +8,11 @@ off here so a click queues the run for that worker, as in production.
 Chromium is Debian's (`apt-get install chromium`, which `.ci/run` does when it is missing),
 launched by path: Playwright's own browser download is never used. Without a Chromium the tests
 skip with the reason, except under CI (`CI=true`), where they fail: CI must run them.
+
+Screenshots: every test saves full-page PNGs of its key pages under .local/screenshots/ (an
+artifact to look at when a test fails). With `DOCS_SCREENSHOTS=1` (`make screenshots`) the ones
+marked for the README are also written to docs/screenshots/ as small JPEGs of the top of the
+page, so the README's pictures are reproduced by the same steps the tests check.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import ROOT, e2e_simulator, qcluster  # noqa: F401 (a fixture)
 
 SCREENSHOTS = ROOT / ".local" / "screenshots"
+#: The README's pictures (`make screenshots`); written only when DOCS_SCREENSHOTS is on.
+DOCS_SCREENSHOTS = ROOT / "docs" / "screenshots"
+#: Desktop and phone viewports: the phone is a 390 px wide handset (an iPhone 12 to 15).
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -131,18 +141,24 @@ def worker(qcluster, monkeypatch: pytest.MonkeyPatch):  # noqa: F811
 def browser_page(
     playwright_driver, chromium: str, platform: Platform, tmp_path: Path
 ) -> Iterator[Callable]:
-    """browser_page(user) -> a Playwright page logged in as `user` through the login form, in
-    a fresh Chromium profile (its own --user-data-dir) per test."""
+    """browser_page(user, phone=False) -> a Playwright page logged in as `user` through the
+    login form, in a fresh Chromium profile (its own --user-data-dir) per test and viewport.
+    `phone=True` opens it as a phone does: 390x844, touch, the page's meta viewport honoured."""
     contexts = []
 
-    def open_as(user) -> object:
-        profile = tmp_path / f"chromium-{user.username}"
+    def open_as(user, *, phone: bool = False) -> object:
+        profile = tmp_path / f"chromium-{user.username}{'-phone' if phone else ''}"
+        device = (
+            {"viewport": PHONE, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
+            if phone
+            else {"viewport": DESKTOP}
+        )
         context = playwright_driver.chromium.launch_persistent_context(
             str(profile),
             executable_path=chromium,
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
+            **device,
         )
         context.set_default_timeout(20_000)
         contexts.append(context)
@@ -159,9 +175,35 @@ def browser_page(
         context.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot of `page` as .local/screenshots/<name>.png (an artifact)."""
+def docs_screenshots_on() -> bool:
+    return os.environ.get("DOCS_SCREENSHOTS", "").lower() in ("1", "true", "yes", "on")
+
+
+def screenshot(page, name: str, *, docs: bool = False, height: int | None = None) -> Path:
+    """Save a full-page screenshot of `page` as .local/screenshots/<name>.png (an artifact).
+
+    `docs=True` marks it as one of the README's pictures: with DOCS_SCREENSHOTS on it is also
+    written to docs/screenshots/<name>.jpg, the page's top `height` pixels (the viewport's by
+    default) at JPEG quality 80, so the committed pictures stay a few hundred kilobytes in all
+    rather than full pages thousands of pixels long."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if docs and docs_screenshots_on():
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        size = page.viewport_size
+        page_height = page.evaluate("document.documentElement.scrollHeight")
+        clip = {
+            "x": 0,
+            "y": 0,
+            "width": size["width"],
+            "height": min(height or size["height"], page_height),
+        }
+        page.screenshot(
+            path=str(DOCS_SCREENSHOTS / f"{name}.jpg"),
+            type="jpeg",
+            quality=80,
+            full_page=True,
+            clip=clip,
+        )
     return path

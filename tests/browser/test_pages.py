@@ -42,10 +42,14 @@ def test_operator_runs_the_demo_transfer_and_reads_the_summary(
     summary = page.locator("#run-summary")
     expect(summary).to_be_visible()
     assert summary.inner_text().strip()
-    screenshot(page, "transfer-run-finished")
+    # the summary, the figures and the conflicts grouped by cause
+    screenshot(page, "transfer-run-finished", docs=True, height=1100)
     run = Run.objects.get()
     assert run.status in {Run.Status.SUCCEEDED, Run.Status.WARNING}, run.error
     assert run.progress == 100
+    page.get_by_role("link", name="Dashboard").first.click()
+    expect(page.get_by_role("link", name=run.title, exact=True).first).to_be_visible()
+    screenshot(page, "dashboard-after-a-run")
 
 
 def test_admin_creates_an_instance_and_tests_its_connection(
@@ -109,7 +113,7 @@ def test_metadata_review_accepts_a_suggestion(browser_page, platform, alice: Use
     page = browser_page(alice)
     page.goto(f"{platform.url}/metadata/assessments/{assessment.pk}/?status=suggested")
     page.get_by_label("select ANC 4th visit").check()
-    screenshot(page, "metadata-review")
+    screenshot(page, "metadata-review", docs=True, height=800)
     page.get_by_role("button", name="Accept selected").click()
     expect(page.locator("#items")).to_contain_text("Accepted")
     item.refresh_from_db()
@@ -147,7 +151,7 @@ def test_completeness_heat_map_renders(worker, browser_page, platform, bob: User
         "202404", "202405", "202406",
     ]  # fmt: skip
     expect(heat.locator("tbody tr").first).to_be_visible()
-    screenshot(page, "completeness-heat-map")
+    screenshot(page, "completeness-heat-map", docs=True, height=1500)
     assert assessment.data_set == RCH
 
 
@@ -159,7 +163,7 @@ def test_event_transfer_preview_shows_its_sample(browser_page, platform, bob: Us
     expect(sample.first).to_be_visible()
     assert sample.count() >= 1
     expect(page.locator("#preview-counts")).to_contain_text("Demoland")
-    screenshot(page, "event-transfer-preview")
+    screenshot(page, "event-transfer-preview", docs=True)
 
 
 def test_transfer_form_pickers_fill_the_mapping_without_typing_a_uid(

@@ -26,6 +26,8 @@ from benchmarks.harness import (
     Row,
     ServedSim,
     TreePeak,
+    cpu_seconds,
+    descendants,
     instance,
     qcluster,
     run_child,
@@ -69,11 +71,20 @@ def _profile(source_url: str, destination_url: str, name: str) -> Any:
 
 
 def _timed_run(start: Any, tree: TreePeak, cluster: Any) -> tuple[float, Any]:
-    """Launch with `start()` (a service's start function), wait for the worker to finish it."""
+    """Launch with `start()` (a service's start function), wait for the worker to finish it.
+    The CPU seconds the cluster's processes used meanwhile go to `tree.cpu`."""
+    cpu_before = cpu_seconds(descendants(cluster.pid))
+    tree.run_started = time.monotonic()
     began = time.perf_counter()
     run = start()
     finished = wait_finished(run.pk, cluster)
     seconds = time.perf_counter() - began
+    # Processes the cluster started meanwhile count from 0: take the tree as it is now.
+    tree.cpu.append(round(cpu_seconds(descendants(cluster.pid)) - cpu_before, 2))
+    if finished.started_at and finished.finished_at:  # the rest is the queue and polling
+        tree.in_worker.append(
+            round((finished.finished_at - finished.started_at).total_seconds(), 2)
+        )
     tree.sample()
     if finished.status not in ("succeeded", "warning"):
         raise RuntimeError(f"run #{run.pk} {finished.status}: {finished.error}")
@@ -173,7 +184,13 @@ def aggregate(opts: Options, tmp: Path, *, elements: int, label: str, baselines:
                     raise RuntimeError(f"{label}: {stored} stored, stats {run.stats}")
                 platform.seconds.append(seconds)
         platform.peak_rss_mb = tree.worker_peak_mb
-        platform.extra = {"stats": run.stats, "run_status": run.status}
+        platform.extra = {
+            "stats": run.stats,
+            "run_status": run.status,
+            "worker_cpu_s": tree.cpu,
+            "in_worker_s": tree.in_worker,
+            "worker_rss_mb_last_run": tree.resident_profile(tree.run_started),
+        }
         rows = [platform]
         if baselines:
             cfg = {
@@ -195,7 +212,8 @@ def aggregate(opts: Options, tmp: Path, *, elements: int, label: str, baselines:
                         raise RuntimeError(f"{entry}: {result}")
                     row.seconds.append(result["seconds"])
                     row.peak_rss_mb = max(row.peak_rss_mb, result["peak_rss_mb"])
-                row.extra = {"requests": result["requests"]}
+                    row.extra.setdefault("cpu_s", []).append(result["cpu_s"])
+                row.extra["requests"] = result["requests"]
                 platform.ratios[f"x {variant}"] = platform.median / row.median
                 rows.append(row)
         return rows

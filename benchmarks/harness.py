@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,16 +34,33 @@ AUTH = ("admin", "district")
 # --- memory ----------------------------------------------------------------------------------
 
 
-def vm_hwm_mb(pid: int | str = "self") -> float:
-    """Peak resident set size of `pid` in MB (0.0 once the process is gone)."""
+def vm_hwm_mb(pid: int | str = "self", key: str = "VmHWM") -> float:
+    """Peak resident set size of `pid` in MB (0.0 once the process is gone); with
+    `key="VmRSS"` the resident set size now."""
     try:
         with open(f"/proc/{pid}/status") as fh:
             for line in fh:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{key}:"):
                     return int(line.split()[1]) / 1024
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         pass
     return 0.0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes `pids` used so far (``/proc/<pid>/stat``);
+    a process that is gone counts 0. Unlike wall time this hardly depends on what else the
+    shared machine runs, so it shows a change in the worker's own work."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                stat = fh.read().rsplit(")", 1)[1].split()  # the name may hold spaces
+        except OSError:
+            continue
+        total += int(stat[11]) + int(stat[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
 
 
 def descendants(pid: int) -> list[int]:
@@ -77,6 +94,10 @@ class TreePeak:
     def __init__(self, pid: int, interval: float = 0.1) -> None:
         self.pid, self.interval = pid, interval
         self.peaks: dict[int, float] = {}
+        self.cpu: list[float] = []  # CPU seconds of the tree per timed run (see cases)
+        self.in_worker: list[float] = []  # seconds from the run's start to its end, per run
+        self.resident: list[tuple[float, float]] = []  # (monotonic time, largest worker MB)
+        self.run_started = 0.0  # monotonic time the last timed run was launched
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -86,10 +107,23 @@ class TreePeak:
             self._stop.wait(self.interval)
 
     def sample(self) -> None:
+        now, resident = time.monotonic(), 0.0
         for pid in descendants(self.pid):
             mb = vm_hwm_mb(pid)
             if mb:
                 self.peaks[pid] = max(mb, self.peaks.get(pid, 0.0))
+            if pid != self.pid:
+                resident = max(resident, vm_hwm_mb(pid, "VmRSS"))
+        self.resident.append((now, resident))
+
+    def resident_profile(self, since: float, points: int = 10) -> list[float]:
+        """The largest worker's resident set size (MB) at `points` even steps from `since`
+        (a `time.monotonic()`) to now: flat when a run's memory does not grow with its size."""
+        window = [mb for at, mb in self.resident if at >= since]
+        if not window:
+            return []
+        step = max(1, len(window) // points)
+        return [round(mb) for mb in window[step - 1 :: step]][:points]
 
     def __enter__(self) -> TreePeak:
         self._thread.start()
@@ -281,19 +315,9 @@ class Row:
         return self.units / self.median if self.seconds and self.median else 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "case": self.case,
-            "variant": self.variant,
-            "size": self.size,
-            "units": self.units,
-            "unit": self.unit,
-            "seconds": self.seconds,
-            "median_seconds": self.median,
-            "per_second": self.rate,
-            "peak_rss_mb": self.peak_rss_mb,
-            "ratios": self.ratios,
-            **self.extra,
-        }
+        """The fields and the derived figures, with the case's extras flat beside them."""
+        own = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        return {**own, "median_seconds": self.median, "per_second": self.rate, **self.extra}
 
 
 def repeat(times: int, fn: Callable[[], float]) -> list[float]:

@@ -5,7 +5,9 @@
 1. **Preflight** (`transfers.preflight`): metadata of both instances; problems are logged and
    stop the run (`PreflightFailed`) unless the user allowed them. Nothing is written before.
 2. **Fetch** (`transfers.fetch`): `GET /api/dataValueSets` per (org unit block x period) on at
-   most `max_concurrency` threads, consumed in plan order; never the whole transfer in memory.
+   most `max_concurrency` threads, consumed in plan order; never the whole transfer in memory:
+   a block holds as many org units as keep an answer within about `Tuning.values_per_request`
+   values (from the data set's form), so memory does not grow with the data set.
 3. **Map** (`transfers.mapping`): rows, option combo defaults, attribute combo and org unit
    maps; unmapped values counted per (data element, option combo), sent or skipped. When the
    mapping is many-to-one, a value landing on a destination value an earlier value of the run
@@ -148,6 +150,11 @@ class Tuning:
     """Engine knobs that are not part of a transfer's configuration (tests shrink them)."""
 
     org_units_per_request: int = 50
+    values_per_request: int | None = 5_000
+    """About how many values one source answer may hold: requests cover fewer org units than
+    `org_units_per_request` when the data set's forms are large (`preflight.
+    org_units_per_request`), so the answers in memory at once (one per fetch thread) stay
+    bounded whatever the data set. None plans by `org_units_per_request` alone."""
     prefetch: int | None = None
     async_threshold: int = 5000
     async_poll_interval: float = 2.0
@@ -289,6 +296,7 @@ def _prepare(source: Client, destination: Client, spec: TransferSpec, tuning: Tu
         spec,
         per_request=tuning.org_units_per_request,
         batch=tuning.metadata_batch,
+        values_per_request=tuning.values_per_request,
     )
 
 

@@ -7,6 +7,8 @@ subtree is one request. A subtree with more org units assigned to the data set t
 `per_request` is split: its root is fetched alone (explicit `orgUnit`, no `children`) and each
 child subtree is planned again. Branches of a split subtree that hold no org unit assigned to the
 data set are then not read (values there could not be entered in the data set's forms anyway).
+`per_request` itself comes from the data set's form (`preflight.org_units_per_request`): as
+many org units as keep one answer within a bounded number of values.
 
 Order. Requests run on a thread pool (`httpx.Client` is thread-safe) but answers are consumed in
 plan order, and every answer is sorted by value identity, so chunks and their checkpoint keys do
@@ -32,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dhis2.errors import Dhis2Error
 
-from .mapping import DataValue
+from .mapping import DataValue, values_from_dhis2
 
 if TYPE_CHECKING:
     from dhis2.client import Client
@@ -277,7 +279,7 @@ def parse_values(body: Any, unit: FetchUnit) -> list[DataValue]:
     raw = body.get("dataValues") or []
     if not isinstance(raw, list):
         raise FetchFailed("The source's data value set has no dataValues list.", unit)
-    values = [DataValue.from_dhis2(item) for item in raw if isinstance(item, dict)]
+    values = values_from_dhis2(raw)
     try:
         # The identity is the first five fields; compared as they are (in C) unless a None
         # meets a text, where `identity` reads None as "" (the same order otherwise).

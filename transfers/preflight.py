@@ -40,7 +40,14 @@ if TYPE_CHECKING:
 
     from .engine import TransferSpec
 
-__all__ = ["DEFAULT_COC_UID", "Plan", "PreflightProblem", "make_mapper", "prepare"]
+__all__ = [
+    "DEFAULT_COC_UID",
+    "Plan",
+    "PreflightProblem",
+    "make_mapper",
+    "org_units_per_request",
+    "prepare",
+]
 
 DEFAULT_COC_UID = "HllvX50cXC0"
 _COMBO = "categoryCombo[id,name,categoryOptionCombos[id,code,name]]"
@@ -179,11 +186,46 @@ def make_mapper(spec: TransferSpec, source_default: str | None, dest_default: st
     )
 
 
+def org_units_per_request(
+    src_ds: dict[str, Any], *, most_org_units: int, most_values: int | None
+) -> int:
+    """Org units one source request may cover so that its answer holds at most about
+    `most_values` values: an answer is decoded whole, so its size is the transfer's memory.
+
+    In a period (one request reads one period) an org unit's form has one value per data set
+    element, option combo of the element and attribute option combo of the data set, so that
+    product is what one org unit brings at most (give or take values DHIS2 holds outside the
+    data set's combos). Sparse data is overstated, which only makes requests smaller than they
+    could be. At least one org unit per request, at most `most_org_units`; `most_values` None
+    plans by `most_org_units` alone."""
+    if most_values is None:
+        return max(1, most_org_units)
+    dses = [d for d in src_ds.get("dataSetElements") or [] if isinstance(d, dict)]
+    form = sum(max(1, len(_combo_cocs(d))) for d in dses)
+    attribute_combos = [
+        c
+        for c in (src_ds.get("categoryCombo") or {}).get("categoryOptionCombos") or []
+        if isinstance(c, dict)
+    ]
+    per_org_unit = max(1, form) * max(1, len(attribute_combos))
+    return max(1, min(most_org_units, most_values // per_org_unit))
+
+
 def prepare(
-    source: Client, destination: Client, spec: TransferSpec, *, per_request: int, batch: int
+    source: Client,
+    destination: Client,
+    spec: TransferSpec,
+    *,
+    per_request: int,
+    batch: int,
+    values_per_request: int | None = None,
 ) -> Plan:
     """Read the metadata of both sides; return the plan and its problems (never raises for a
-    missing object; network and permission errors propagate as `Dhis2Error`)."""
+    missing object; network and permission errors propagate as `Dhis2Error`).
+
+    Source requests cover at most `per_request` org units, fewer when the data set's forms
+    are so large that an answer would hold more than about `values_per_request` values
+    (`org_units_per_request`)."""
     ident = _Ids(spec.id_scheme)
     code_scheme = spec.id_scheme != "UID"
     info = source.system_info()
@@ -258,7 +300,12 @@ def prepare(
     assigned = [(str(o.get("id")), str(o.get("path") or "")) for o in src_ous]
     plan.org_unit_names = {str(o.get("id")): str(o.get("name") or "") for o in src_ous}
     plan.blocks = plan_blocks(
-        roots, assigned, include_descendants=spec.include_descendants, per_request=per_request
+        roots,
+        assigned,
+        include_descendants=spec.include_descendants,
+        per_request=org_units_per_request(
+            src_ds, most_org_units=per_request, most_values=values_per_request
+        ),
     )
     if spec.include_descendants:
         root_ids = {u for u, _ in outermost(roots)}

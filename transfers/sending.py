@@ -401,7 +401,10 @@ class Importer:
             log.add_import_conflict(conflict, values, rows)
         summary.conflicts += len(parsed.conflicts)
         summary.rejected += len(rejected)
-        stored.extend(v for i, v in enumerate(values) if i not in rejected)
+        if rejected:
+            stored.extend(v for i, v in enumerate(values) if i not in rejected)
+        else:
+            stored.extend(values)
 
     # ---- one request -------------------------------------------------------------------------
 

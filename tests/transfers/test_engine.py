@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from datetime import UTC, datetime
@@ -426,3 +427,67 @@ def test_a_100k_value_transfer_runs_in_seconds() -> None:
     elapsed = time.perf_counter() - started
     assert result.stats["imported"] == 102_000 == dst.snapshot()["dataValues"]
     assert elapsed < 30, f"100k values took {elapsed:.1f} s"
+
+
+class AnswerSizes(httpx.BaseTransport):
+    """The source simulator, noting how many values each data value answer held."""
+
+    def __init__(self, target: Simulator) -> None:
+        self.inner = target.transport()
+        self.sizes: list[int] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        if request.method == "GET" and request.url.path.endswith("/dataValueSets"):
+            response.read()
+            self.sizes.append(len(json.loads(response.content).get("dataValues") or []))
+        return response
+
+
+def test_large_forms_are_read_in_smaller_answers() -> None:
+    """A source request covers as many org units as keep its answer within
+    `Tuning.values_per_request` (an answer is decoded whole, so memory follows its size):
+    the same values land, read in more and smaller answers."""
+    from simulator.builder import stable_uid
+
+    options = {"width": 3, "depth": 3, "data_elements": 5, "periods": 6}  # 27 facilities
+    s = spec(data_set=stable_uid("bench:ds"), mappings=[], org_units=[stable_uid("bench:ou:root")])
+    landed = []
+    sizes = []
+    for most in (None, 45):  # 5 elements x 4 combos: 20 values per facility and month
+        src, dst = sim("bench", **options), sim("bench", **options, with_values=False)
+        watch = AnswerSizes(src)
+        tuning = Tuning(async_poll_interval=0.01, sleep=lambda s: None, values_per_request=most)
+        result = run(src, dst, s, src_transport=watch, tuning=tuning)
+        assert result.stats["imported"] == 27 * 20 * 6 == dst.snapshot()["dataValues"]
+        assert result.stats["fetch_requests"] == len(watch.sizes)
+        landed.append(values_of(dst))
+        sizes.append(watch.sizes)
+    assert landed[0] == landed[1]
+    assert max(sizes[0]) == 27 * 20  # one answer per month for the whole tree
+    assert max(sizes[1]) == 2 * 20 < len(sizes[1])  # two facilities per answer at most
+
+
+def test_the_collector_skips_older_objects_only_while_a_run_lasts() -> None:
+    """Full passes of the garbage collector leave out what existed before the run (the
+    worker's Django objects) during the run, and look at everything again after it; a process
+    that froze objects itself keeps them frozen."""
+    import gc
+
+    class Frozen(Recorder):
+        def progress(self, percent: float, message: str) -> None:
+            super().progress(percent, message)
+            self.frozen.append(gc.get_freeze_count())
+
+    observer = Frozen()
+    observer.frozen = []  # type: ignore[attr-defined]
+    run(sim("demo-source"), sim("demo-destination"), spec(org_units=NOT_NORTH), observer)
+    assert max(observer.frozen) > 0  # type: ignore[attr-defined]
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen_before = gc.get_freeze_count()
+        run(sim("demo-source"), sim("demo-destination"), spec(org_units=NOT_NORTH))
+        assert gc.get_freeze_count() >= frozen_before
+    finally:
+        gc.unfreeze()

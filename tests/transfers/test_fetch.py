@@ -23,9 +23,12 @@ from transfers.fetch import (
     fetch_params,
     last_updated_param,
     outermost,
+    parse_values,
     plan_blocks,
     source_clock,
 )
+from transfers.mapping import DataValue
+from transfers.preflight import org_units_per_request
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 BASE = "https://source.example.org/dhis"
@@ -80,6 +83,81 @@ def test_explicit_org_units_are_blocked_without_children() -> None:
     blocks = plan_blocks(roots, [], include_descendants=False, per_request=2)
     assert [b.org_units for b in blocks] == [("OU0", "OU1"), ("OU2", "OU3"), ("OU4",)]
     assert not any(b.children for b in blocks)
+
+
+def _data_set(elements: int, combos: int, attribute_combos: int = 0) -> dict[str, object]:
+    cocs = {"categoryOptionCombos": [{"id": f"C{i}"} for i in range(combos)]}
+    return {
+        "dataSetElements": [
+            {"dataElement": {"id": f"DE{i}", "categoryCombo": cocs}} for i in range(elements)
+        ],
+        "categoryCombo": {
+            "categoryOptionCombos": [{"id": f"A{i}"} for i in range(attribute_combos)]
+        },
+    }
+
+
+def test_requests_are_sized_by_the_values_an_org_unit_can_have() -> None:
+    """An answer is decoded whole, so a large form means fewer org units per request."""
+    # 50 elements x 4 combos (x 1 default attribute combo) = 200 values per org unit and period.
+    assert org_units_per_request(_data_set(50, 4), most_org_units=50, most_values=5000) == 25
+    assert org_units_per_request(_data_set(50, 4, 3), most_org_units=50, most_values=5000) == 8
+    assert org_units_per_request(_data_set(5, 1), most_org_units=50, most_values=5000) == 50
+    assert org_units_per_request(_data_set(3000, 4), most_org_units=50, most_values=5000) == 1
+    assert org_units_per_request(_data_set(50, 4), most_org_units=50, most_values=None) == 50
+    # An element whose combo the server did not expand still counts for one value.
+    assert org_units_per_request(_data_set(10, 0), most_org_units=50, most_values=100) == 10
+    assert org_units_per_request({}, most_org_units=50, most_values=100) == 50
+
+
+def test_values_are_decoded_exactly_as_one_by_one() -> None:
+    """The page decoder remembers identifiers per text; odd answers decode as `from_dhis2`
+    would decode them, value by value."""
+
+    class Text(str):
+        pass
+
+    base = {"dataElement": "de1", "period": "202401", "orgUnit": "ou1",
+            "categoryOptionCombo": "c1", "attributeOptionCombo": "a1", "value": "5"}  # fmt: skip
+    items: list[object] = [
+        base,
+        {**base, "orgUnit": " ou1 ", "value": 7, "comment": "  ", "followup": True},
+        {**base, "dataElement": 1, "orgUnit": True, "value": None, "comment": "fine"},
+        {**base, "dataElement": True, "orgUnit": 1.0, "period": 202401, "deleted": True},
+        {**base, "categoryOptionCombo": "", "attributeOptionCombo": None, "comment": 3},
+        {**base, "dataElement": Text("de1"), "period": "", "value": Text("5")},
+        {**base, "orgUnit": ["ou1"], "followup": "true"},
+        {"value": "1"},
+        "not a value",
+        None,
+        base,
+    ]
+    unit = FetchUnit(OrgUnitBlock(("ou1",), True), "202401")
+    got = parse_values({"dataValues": items}, unit)
+    expected = sorted(
+        (DataValue.from_dhis2(i) for i in items if isinstance(i, dict)), key=DataValue.identity
+    )
+    assert got == expected
+    assert [[type(f) for f in v] for v in got] == [[type(f) for f in v] for v in expected]
+    assert all(type(v) is DataValue for v in got)
+
+
+def test_decoded_values_share_their_identifier_texts() -> None:
+    """A decoder makes one string per field of every value; the values keep one per text."""
+
+    def text(value: str) -> str:
+        return "".join(list(value))  # equal, but a string object of its own
+
+    rows = [
+        {name: text(ident) for name, ident in (
+            ("dataElement", "de1"), ("period", "202401"), ("orgUnit", "ou1"),
+            ("categoryOptionCombo", "c1"), ("attributeOptionCombo", "a1"))} | {"value": str(i)}
+        for i in range(3)
+    ]  # fmt: skip
+    assert rows[1]["orgUnit"] is not rows[2]["orgUnit"]
+    unit = FetchUnit(OrgUnitBlock(("ou1",), True), "202401")
+    values = parse_values({"dataValues": rows}, unit)
+    assert len({id(field) for v in values for field in v[:5]}) == 5
 
 
 def test_fetch_params() -> None:

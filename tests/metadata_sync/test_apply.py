@@ -16,8 +16,8 @@ from tests.samples import load_sample
 BASE = "https://dhis.example.org/dhis"
 PAYLOAD = {"dataElements": [{"id": "deCases0001", "name": "Cases"}]}
 
-# A 2.40 answer with validation errors, written from the reference's ImportReport shape
-# (/work/shared/dhis2-api/README.md §7: WebMessage 409 status WARNING, report status ERROR with
+# A 2.40 answer with validation errors, written from DHIS2's ImportReport shape
+# (a metadata import WebMessage: 409 with status WARNING, report status ERROR with
 # atomicMode=ALL, typeReports/objectReports/errorReports with errorCode E5002/E5003).
 ERROR_409: dict[str, Any] = {
     "httpStatus": "Conflict", "httpStatusCode": 409, "status": "WARNING",

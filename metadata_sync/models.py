@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from connections.models import ConnectionProfile
-from jobs.models import Run, user_link
+from jobs.models import Run, optional_link, user_link
 
 from .match import Status
 from .schema import MAPPING_TYPES, ORDER, SPECS
@@ -68,18 +68,10 @@ class MetadataAssessment(models.Model):
         return f"Assessment {self.pk} of {self.profile}"
 
 
-def _made_by_assessment(
-    related_name: str,
-) -> models.ForeignKey[MetadataAssessment | None, MetadataAssessment | None]:
+def _made_by_assessment(related_name: str) -> models.ForeignKey:
     """The assessment a row came from while it exists: mappings and import errors outlive
     the assessment that made them (deleting it empties the link, not the rows)."""
-    return models.ForeignKey(
-        MetadataAssessment,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name=related_name,
-    )
+    return optional_link(MetadataAssessment, related_name=related_name)
 
 
 class AssessmentItem(models.Model):

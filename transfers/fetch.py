@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dhis2.closing import ClosesOnExit
 from dhis2.errors import Dhis2Error
 
 from .mapping import DataValue, values_from_dhis2
@@ -301,7 +301,7 @@ def describe_unit(unit: FetchUnit) -> str:
     return f"period {unit.period}, org units {shown}{below}"
 
 
-class Fetcher:
+class Fetcher(ClosesOnExit):
     """Runs the fetch units on at most `max_concurrency` threads and yields `(unit, values)` in
     plan order. At most `prefetch` answers are in flight or waiting, which bounds memory while
     the consumer is busy posting. Use as a context manager: leaving it cancels what is queued
@@ -331,12 +331,8 @@ class Fetcher:
         )
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def close(self) -> None:
+        """Stop the reading threads (what leaving the `with` block calls)."""
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

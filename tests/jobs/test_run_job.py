@@ -70,3 +70,10 @@ def test_a_connection_check_of_one_instance_does_not_overlap_its_schedule(dhis2:
     checked = Run.objects.exclude(pk=busy.pk).get()
     assert checked.status == Run.Status.SUCCEEDED
     assert checked.target == f"connection_check:{dhis2.destination_instance.pk}"
+
+
+def test_an_option_the_operation_does_not_take_is_named_and_starts_nothing(dhis2: Dhis2) -> None:
+    with pytest.raises(CommandError) as refused:
+        run_job("transfer", {"transfer_id": dhis2.transfer.pk, "colour": "blue"})
+    assert str(refused.value) == "--params has an option transfer does not take: 'colour'."
+    assert not Run.objects.exists()

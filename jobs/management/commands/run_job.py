@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -90,6 +91,8 @@ class Command(BaseCommand):
         except Busy as exc:
             raise CommandError(f"Not started: {exc}") from None
         except TypeError as exc:  # an option the start function does not take
-            raise CommandError(f"--params has an option {op.key} does not take: {exc}") from None
+            name = re.search(r"keyword argument '([^']+)'", str(exc))
+            what = f"'{name.group(1)}'" if name else str(exc)
+            raise CommandError(f"--params has an option {op.key} does not take: {what}.") from None
         except (ValueError, LookupError) as exc:
             raise CommandError(str(exc)) from None

@@ -8,8 +8,10 @@ credentials out of every log line, repr, exception and retry event.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json as jsonlib
 import logging
+import ssl
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -94,6 +96,15 @@ class JsonSendOptions(TypedDict, total=False):
     attempts: int | None
 
 
+@functools.cache
+def _tls_context(verify: bool) -> ssl.SSLContext:
+    """One TLS context per process for each `verify` choice, built as httpx builds it (the
+    certifi bundle, or `SSL_CERT_FILE`/`SSL_CERT_DIR`). httpx would build a new one for every
+    client, reading the whole certificate bundle each time (about 0.1 s of CPU), and a run
+    makes several clients. A context is safe to share between clients and threads."""
+    return httpx.create_ssl_context(verify=verify)
+
+
 class Client(ClosesOnExit):
     """DHIS2 Web API client for one instance.
 
@@ -129,7 +140,7 @@ class Client(ClosesOnExit):
         self._version: Version | None = None
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            verify=verify,
+            verify=_tls_context(verify),
             transport=transport,
             follow_redirects=False,
             headers={

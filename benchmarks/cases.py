@@ -11,7 +11,7 @@ above 1 the platform is slower).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -91,6 +91,35 @@ def _timed_run(start: Any, tree: TreePeak, cluster: Any) -> tuple[float, Any]:
     return seconds, finished
 
 
+def _platform_runs(
+    tmp: Path,
+    row: Row,
+    repeats: int,
+    start: Callable[[], Any],
+    *,
+    before: Callable[[], None] = lambda: None,
+    check: Callable[[Any], None] = lambda run: None,
+) -> tuple[Any, TreePeak]:
+    """Launch with `start()` `repeats` times on one qcluster worker, each after `before()` and
+    checked by `check(finished run)`; each run's seconds go to `row.seconds` and the worker's
+    peak to `row.peak_rss_mb`. Returns the last run and the tree (its CPU and time figures)."""
+    with qcluster(tmp) as cluster, TreePeak(cluster.pid) as tree:
+        for _ in range(repeats):
+            before()
+            seconds, run = _timed_run(start, tree, cluster)
+            check(run)
+            row.seconds.append(seconds)
+    row.peak_rss_mb = tree.worker_peak_mb
+    return run, tree
+
+
+def _root(url: str) -> str:
+    """The uid of the simulator's level-1 org unit."""
+    return _get(url, "/api/organisationUnits", filter="level:eq:1", fields="id")[
+        "organisationUnits"
+    ][0]["id"]
+
+
 # --- 1 and 2: aggregate transfer ------------------------------------------------------------
 
 
@@ -135,9 +164,7 @@ def aggregate_setup(opts: Options, *, elements: int, label: str) -> Iterator[Agg
         de_map = {
             e["dataElement"]["id"]: by_code[e["dataElement"]["code"]] for e in ds["dataSetElements"]
         }
-        root = _get(src.url, "/api/organisationUnits", filter="level:eq:1", fields="id")[
-            "organisationUnits"
-        ][0]["id"]
+        root = _root(src.url)
         leaves = [o["id"] for o in ds["organisationUnits"]]
         periods = _periods(6)
         profile = _profile(src.url, dst.url, label)
@@ -171,19 +198,20 @@ def aggregate(opts: Options, tmp: Path, *, elements: int, label: str, baselines:
         leaves, de_map = setup.leaves, setup.de_map
         size = f"{expected:,} values"
         platform = Row("aggregate transfer", "platform", size, expected, "values")
-        with qcluster(tmp) as cluster, TreePeak(cluster.pid) as tree:
-            for _ in range(opts.repeats):
-                dst.reset()
-                seconds, run = _timed_run(
-                    lambda: start_transfer(transfer, user=None, trigger="cli", full=True),
-                    tree,
-                    cluster,
-                )
-                stored = _count_values(dst.url, ds["id"], root, periods)
-                if stored != expected or run.stats.get("imported") != expected:
-                    raise RuntimeError(f"{label}: {stored} stored, stats {run.stats}")
-                platform.seconds.append(seconds)
-        platform.peak_rss_mb = tree.worker_peak_mb
+
+        def all_stored(run: Any) -> None:
+            stored = _count_values(dst.url, ds["id"], root, periods)
+            if stored != expected or run.stats.get("imported") != expected:
+                raise RuntimeError(f"{label}: {stored} stored, stats {run.stats}")
+
+        run, tree = _platform_runs(
+            tmp,
+            platform,
+            opts.repeats,
+            lambda: start_transfer(transfer, user=None, trigger="cli", full=True),
+            before=dst.reset,
+            check=all_stored,
+        )
         platform.extra = {
             "stats": run.stats,
             "run_status": run.status,
@@ -255,15 +283,12 @@ def metadata(opts: Options, tmp: Path) -> list[Row]:
             profile, types=["organisationUnits", "dataElements"], user=None
         )
         row = Row("metadata assessment", "platform", size, objects, "objects")
-        with qcluster(tmp) as cluster, TreePeak(cluster.pid) as tree:
-            for _ in range(opts.repeats):
-                seconds, run = _timed_run(
-                    lambda: start_metadata_assessment(assessment, user=None, trigger="cli"),
-                    tree,
-                    cluster,
-                )
-                row.seconds.append(seconds)
-        row.peak_rss_mb = tree.worker_peak_mb
+        run, _ = _platform_runs(
+            tmp,
+            row,
+            opts.repeats,
+            lambda: start_metadata_assessment(assessment, user=None, trigger="cli"),
+        )
         row.extra = {"stats": run.stats, "run_status": run.status}
         row.ratios["x 10 s target"] = row.median / 10.0
         return [row]
@@ -294,24 +319,16 @@ def completeness(opts: Options, tmp: Path) -> list[Row]:
             "completeness", src.url
         )
         ds = _get(src.url, "/api/dataSets", fields="id", paging="false")["dataSets"][0]["id"]
-        root = _get(src.url, "/api/organisationUnits", filter="level:eq:1", fields="id")[
-            "organisationUnits"
-        ][0]["id"]
+        root = _root(src.url)
         row = Row("completeness", "platform", size, leaves * 12, "forms")
-        with qcluster(tmp) as cluster, TreePeak(cluster.pid) as tree:
-            for _ in range(opts.repeats):
-                data = AssessmentInput(
-                    instance=inst, data_set=ds, org_units=[root], periods=_periods(12)
-                )
-                seconds, run = _timed_run(
-                    lambda data=data: create_and_start_assessment(data, user=None, trigger="cli")[
-                        1
-                    ],
-                    tree,
-                    cluster,
-                )
-                row.seconds.append(seconds)
-        row.peak_rss_mb = tree.worker_peak_mb
+
+        def start() -> Any:
+            data = AssessmentInput(
+                instance=inst, data_set=ds, org_units=[root], periods=_periods(12)
+            )
+            return create_and_start_assessment(data, user=None, trigger="cli")[1]
+
+        run, _ = _platform_runs(tmp, row, opts.repeats, start)
         row.extra = {"stats": run.stats, "run_status": run.status}
         return [row]
 
@@ -331,27 +348,26 @@ def events(opts: Options, tmp: Path) -> list[Row]:
         served_simulator({**shape, "program": True}, latency_ms=opts.latency_ms) as dst,
     ):
         program = _get(src.url, "/api/programs", fields="id", paging="false")["programs"][0]["id"]
-        root = _get(src.url, "/api/organisationUnits", filter="level:eq:1", fields="id")[
-            "organisationUnits"
-        ][0]["id"]
+        root = _root(src.url)
         profile = _profile(src.url, dst.url, "events")
         transfer = save_event_transfer(
             None,
             data={"name": "events", "profile": profile, "program": program, "org_units": [root]},
         )
         platform = Row("event transfer", "platform", size, opts.events, "events")
-        with qcluster(tmp) as cluster, TreePeak(cluster.pid) as tree:
-            for _ in range(opts.repeats):
-                dst.reset()
-                seconds, run = _timed_run(
-                    lambda: start_event_transfer(transfer, user=None, trigger="cli", full=True),
-                    tree,
-                    cluster,
-                )
-                if run.stats.get("created") != opts.events:
-                    raise RuntimeError(f"events: stats {run.stats}")
-                platform.seconds.append(seconds)
-        platform.peak_rss_mb = tree.worker_peak_mb
+
+        def all_created(run: Any) -> None:
+            if run.stats.get("created") != opts.events:
+                raise RuntimeError(f"events: stats {run.stats}")
+
+        run, _ = _platform_runs(
+            tmp,
+            platform,
+            opts.repeats,
+            lambda: start_event_transfer(transfer, user=None, trigger="cli", full=True),
+            before=dst.reset,
+            check=all_created,
+        )
         platform.extra = {"stats": run.stats, "run_status": run.status}
         floor = Row("event transfer", "floor", size, opts.events, "events")
         cfg = {"source": src.url, "destination": dst.url, "program": program, "root": root}

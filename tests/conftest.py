@@ -17,6 +17,8 @@ from rest_framework.test import APIClient
 
 from accounts.roles import ADMIN, OPERATOR
 from connections.models import ConnectionProfile, Instance
+from jobs.models import Schedule
+from jobs.schedules import save_schedule
 from transfers.models import Transfer, TransferMapping
 
 if TYPE_CHECKING:
@@ -138,6 +140,17 @@ def mapped_transfer(profile: ConnectionProfile, periods: list[str]) -> Transfer:
         transfer=transfer, source_data_element="fbfJHSPpUQD", target_data_element="cYeuwXTCPkU"
     )
     return transfer
+
+
+def transfer_schedule(
+    transfer: Transfer, name: str, cron: str, tz: str, *, user: User | None = None, **fields: object
+) -> Schedule:
+    """A schedule `name` that runs `transfer` at `cron` in time zone `tz`, saved and armed
+    through `save_schedule` as by `user`; `fields` are further Schedule fields."""
+    schedule = Schedule(
+        name=name, job_type="transfer", job_id=transfer.pk, cron=cron, timezone=tz, **fields
+    )
+    return save_schedule(schedule, user=user)
 
 
 @pytest.fixture

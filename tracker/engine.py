@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from dhis2.errors import Dhis2Error
 from transfers.fetch import last_updated_param, source_clock
+from transfers.partial import StoppedMidway
 
 from .preview import count_events
 from .read import OU_MODES, EventQuery, events_api_for, iter_event_pages
@@ -141,13 +142,9 @@ class InvalidEventSpec(ValueError):
     """The configuration cannot run as given (the message lists every problem)."""
 
 
-class EventTransferFailed(Exception):
+class EventTransferFailed(StoppedMidway["EventTransferResult"]):
     """The run stopped midway; `result` holds what was done. Accepted batches were
     checkpointed, so resuming sends only the rest."""
-
-    def __init__(self, message: str, result: EventTransferResult) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 def validate_spec(spec: EventTransferSpec) -> list[str]:

@@ -50,6 +50,7 @@ from dhis2.retry import RetryEvent
 
 from .conflicts import Conflict
 from .mapping import PROFILE_MAPPING_TYPES, MappingRow
+from .partial import StoppedMidway
 from .preflight import Plan, PreflightProblem, prepare
 from .relay import RetryRelay
 from .sending import ChunkSummary
@@ -220,13 +221,9 @@ class PreflightFailed(Exception):
         )
 
 
-class TransferFailed(Exception):
+class TransferFailed(StoppedMidway["TransferResult | None"]):
     """The run stopped midway. `result` holds what was done (stats, conflicts) when known;
     accepted chunks were checkpointed, so resuming sends only the rest."""
-
-    def __init__(self, message: str, result: TransferResult | None = None) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 def validate_spec(spec: TransferSpec) -> list[str]:
@@ -318,7 +315,7 @@ def run_transfer(
         try:
             plan = _prepare(source, destination, spec, tuning)
         except Dhis2Error as exc:
-            raise TransferFailed(f"Preflight could not read the metadata: {exc}") from exc
+            raise TransferFailed(f"Preflight could not read the metadata: {exc}", None) from exc
         finally:
             relay.drain()
         for problem in plan.problems:

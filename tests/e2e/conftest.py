@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
+from jobs.models import Run
 from simulator import Simulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,3 +81,17 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.25) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+def qcluster_log(tail: int = 3000) -> str:
+    """The end of what the `qcluster` fixture's worker wrote."""
+    return (ROOT / ".local" / "qcluster-e2e.log").read_text()[-tail:]
+
+
+def finished(run_id: int, timeout: float = 120) -> Run:
+    """The run once the `qcluster` worker has finished it; fails with the worker's log if it
+    has not after `timeout` seconds."""
+    done = wait_for(lambda: Run.objects.get(pk=run_id).status in Run.FINISHED, timeout=timeout)
+    run = Run.objects.get(pk=run_id)
+    assert done, f"run {run_id} still {run.status}; worker log:\n{qcluster_log()}"
+    return run

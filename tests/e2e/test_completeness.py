@@ -10,7 +10,6 @@ metadata read over HTTP, not from the code under test.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +19,7 @@ from connections.models import Instance
 from jobs.models import Run
 from simulator import datasets
 from tests.conftest import api_as
-from tests.e2e.conftest import ROOT, e2e_simulator, wait_for
+from tests.e2e.conftest import e2e_simulator, finished
 
 pytestmark = pytest.mark.e2e
 
@@ -32,14 +31,6 @@ VALUES = {"BOOLEAN": "true", "TEXT": "ok", "LONG_TEXT": "ok", "PERCENTAGE": "50"
 
 def shown(part: int, whole: int) -> float:
     return float((Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.1"), ROUND_HALF_UP))
-
-
-def finished(run_id: int) -> Run:
-    done = wait_for(lambda: Run.objects.get(pk=run_id).status in Run.FINISHED, timeout=120)
-    run = Run.objects.get(pk=run_id)
-    log = (Path(ROOT) / ".local" / "qcluster-e2e.log").read_text()
-    assert done, f"run still {run.status}; worker log:\n{log[-3000:]}"
-    return run
 
 
 def test_known_patterns_give_exactly_the_expected_rows_and_marking_registers_them(

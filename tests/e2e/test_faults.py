@@ -60,6 +60,10 @@ def _serve(source: Simulator, destination: Simulator, name: str) -> Iterator[Ser
         yield served
 
 
+def root_org_unit(sim: Simulator) -> str:
+    return next(o["id"] for o in sim.metadata("organisationUnits") if o["level"] == 1)
+
+
 @pytest.fixture
 def worker(transactional_db, monkeypatch) -> Iterator[Worker]:
     """A real `qcluster` on the test database (tracker jobs polled every 50 ms) that executes
@@ -114,7 +118,7 @@ def test_51000_values_through_a_faulty_destination_all_land_once(
 ) -> None:
     src, dst = aggregate.source, aggregate.destination
     data_set = src.metadata("dataSets")[0]["id"]
-    root = next(o["id"] for o in src.metadata("organisationUnits") if o["level"] == 1)
+    root = root_org_unit(src)
     today = date.fromisoformat(E2E_TODAY)
     periods = [p.id for p in relative_periods("Monthly", "LAST_N", today=today, n=6)]
     source_values = src.data_values(data_set=data_set)
@@ -181,7 +185,7 @@ def test_10000_events_through_a_faulty_destination_all_land_once(
 ) -> None:
     src, dst = events_pair.source, events_pair.destination
     program = src.metadata("programs")[0]["id"]
-    root = next(o["id"] for o in src.metadata("organisationUnits") if o["level"] == 1)
+    root = root_org_unit(src)
     source_events = {e["event"]: e for e in src.events(program)}
     assert len(source_events) == EVENTS
     dst.set_faults(

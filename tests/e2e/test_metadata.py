@@ -7,27 +7,25 @@ the simulator's dataset definitions (`DEMO_MISSING`, `DEMO_MAPPING`, `DEST_RENAM
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from django.contrib.auth.models import User
+from rest_framework.test import APIClient
 
+from connections.models import ConnectionProfile
 from jobs.models import Run
 from metadata_sync.models import AssessmentItem, MetadataAssessment
 from metadata_sync.schema import ORDER
 from simulator.datasets import DEMO_MAPPING, DEMO_MISSING, DEST_RENAMED_ELEMENTS
 from tests.conftest import api_as, served_profile
-from tests.e2e.conftest import ROOT, e2e_simulator, wait_for
+from tests.e2e.conftest import e2e_simulator, finished
 
 pytestmark = pytest.mark.e2e
 
 
-def _finished(run_id: int) -> Run:
-    done = wait_for(lambda: Run.objects.get(pk=run_id).status in Run.FINISHED, timeout=120)
-    run = Run.objects.get(pk=run_id)
-    log = (Path(ROOT) / ".local" / "qcluster-e2e.log").read_text()
-    assert done, f"run {run_id} still {run.status}; worker log:\n{log[-3000:]}"
-    return run
+def assess_every_type(api: APIClient, profile: ConnectionProfile) -> dict:
+    """Start an assessment of every metadata type through the API; the answer's JSON."""
+    body = {"profile": profile.pk, "types": list(ORDER)}
+    return api.post("/api/v1/metadata-assessments/", body, format="json").json()
 
 
 def test_assessment_finds_the_demo_differences_and_apply_fills_them(qcluster, alice: User) -> None:
@@ -35,12 +33,8 @@ def test_assessment_finds_the_demo_differences_and_apply_fills_them(qcluster, al
     with served_profile(source, destination) as served:
         profile = served.profile
         api = api_as(alice)
-        created = api.post(
-            "/api/v1/metadata-assessments/",
-            {"profile": profile.pk, "types": list(ORDER)},
-            format="json",
-        ).json()
-        run = _finished(created["run"])
+        created = assess_every_type(api, profile)
+        run = finished(created["run"])
         assert run.status == Run.Status.SUCCEEDED, run.error
         assessment = MetadataAssessment.objects.get(pk=created["id"])
         assert assessment.status == "done"
@@ -68,18 +62,14 @@ def test_assessment_finds_the_demo_differences_and_apply_fills_them(qcluster, al
             format="json",
         )
         assert applied.status_code == 202, applied.json()
-        run = _finished(applied.json()["run"])
+        run = finished(applied.json()["run"])
         assert run.status == Run.Status.SUCCEEDED, run.error
         assert run.stats["created"] == sum(len(u) for u in DEMO_MISSING.values())
         for type_, uids in DEMO_MISSING.items():  # the destination stored them, with their UIDs
             assert set(uids) <= set(destination.state.objects[type_])
 
-        again = api.post(
-            "/api/v1/metadata-assessments/",
-            {"profile": profile.pk, "types": list(ORDER)},
-            format="json",
-        ).json()
-        run = _finished(again["run"])
+        again = assess_every_type(api, profile)
+        run = finished(again["run"])
         assert run.status == Run.Status.SUCCEEDED, run.error
         second = api.get(f"/api/v1/metadata-assessments/{again['id']}/").json()
         assert all("missing" not in per_type for per_type in second["counts"].values())

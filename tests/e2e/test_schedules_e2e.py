@@ -14,33 +14,27 @@ import pytest
 from django.utils import timezone
 from django_q.models import Schedule as QSchedule
 
-from connections.models import ConnectionProfile, Instance
+from connections.models import ConnectionProfile
 from jobs import schedules
 from jobs.models import Run, RunLogEntry, Schedule
 from simulator.datasets import DEMO
-from tests.e2e.conftest import ROOT, e2e_simulator, wait_for
+from tests.conftest import saved_instance, transfer_schedule
+from tests.e2e.conftest import e2e_simulator, qcluster_log, wait_for
 from transfers.models import Transfer
 
 pytestmark = pytest.mark.e2e
 
 
 def worker_log() -> str:
-    return (ROOT / ".local" / "qcluster-e2e.log").read_text()[-4000:]
-
-
-def instance(name: str, url: str) -> Instance:
-    obj = Instance(name=name, base_url=url, username="admin", timeout_seconds=10)
-    obj.set_password("district")
-    obj.save()
-    return obj
+    return qcluster_log(4000)
 
 
 def weekly_transfer(source_url: str, destination_url: str) -> Transfer:
     """IDSR Weekly for one district: the same metadata on both demo instances."""
     profile = ConnectionProfile.objects.create(
         name="Demo",
-        source=instance("Source", source_url),
-        destination=instance("Dest", destination_url),
+        source=saved_instance("Source", source_url),
+        destination=saved_instance("Dest", destination_url),
     )
     return Transfer.objects.create(
         name="Weekly IDSR",
@@ -53,16 +47,13 @@ def weekly_transfer(source_url: str, destination_url: str) -> Transfer:
 
 
 def every_minute(transfer: Transfer, **fields) -> Schedule:
-    return schedules.save_schedule(
-        Schedule(
-            name="Every minute",
-            job_type="transfer",
-            job_id=transfer.pk,
-            cron="* * * * *",
-            timezone="Africa/Nairobi",
-            notify_emails="ops@example.org",
-            **fields,
-        )
+    return transfer_schedule(
+        transfer,
+        "Every minute",
+        "* * * * *",
+        "Africa/Nairobi",
+        notify_emails="ops@example.org",
+        **fields,
     )
 
 

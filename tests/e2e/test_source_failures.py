@@ -24,6 +24,7 @@ from jobs.models import Run
 from metadata_sync.services import create_assessment, start_metadata_assessment
 from simulator import datasets
 from simulator.auth import redirect_to_login
+from tests.conftest import saved_instance
 from tests.e2e.conftest import e2e_simulator
 from tracker.services import save_event_transfer, start_event_transfer
 from transfers.models import Transfer
@@ -44,20 +45,15 @@ class Setup:
     destination: object
 
 
-def _instance(name: str, url: str) -> Instance:
-    instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=10)
-    instance.set_password("district")
-    instance.save()
-    return instance
-
-
 @pytest.fixture
 def setup(db) -> Iterator[Setup]:
     source = e2e_simulator("demo-source")
     destination = e2e_simulator("demo-destination")
     with source.serve() as s, destination.serve() as d:
         profile = ConnectionProfile.objects.create(
-            name="Demo", source=_instance("Source", s.url), destination=_instance("Dest", d.url)
+            name="Demo",
+            source=saved_instance("Source", s.url),
+            destination=saved_instance("Dest", d.url),
         )
         yield Setup(profile, source, destination)
 

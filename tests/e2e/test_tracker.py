@@ -8,7 +8,6 @@ run that failed midway resumes without sending the accepted batches again.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -16,7 +15,7 @@ from django.test import override_settings
 from jobs.models import Run
 from simulator import Faults
 from simulator.datasets import DEMO, DEMO_MISSING
-from tests.e2e.conftest import ROOT, wait_for
+from tests.e2e.conftest import finished
 from tests.tracker.conftest import Served, served_pair
 from tracker.models import EventBatchCheckpoint, EventTransfer
 from tracker.services import save_event_transfer, start_event_transfer
@@ -33,16 +32,8 @@ def served(request: pytest.FixtureRequest, qcluster) -> Iterator[Served]:
         yield pair
 
 
-def finished(run: Run) -> Run:
-    done = wait_for(lambda: Run.objects.get(pk=run.pk).status in Run.FINISHED, timeout=120)
-    run.refresh_from_db()
-    log = (Path(ROOT) / ".local" / "qcluster-e2e.log").read_text()
-    assert done, f"run still {run.status}; worker log:\n{log[-3000:]}"
-    return run
-
-
 def launch(transfer: EventTransfer, **kwargs) -> Run:
-    return finished(start_event_transfer(transfer, user=None, trigger="cli", **kwargs))
+    return finished(start_event_transfer(transfer, user=None, trigger="cli", **kwargs).pk)
 
 
 def stored(pair: Served) -> list[str]:

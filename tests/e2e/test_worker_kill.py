@@ -20,10 +20,11 @@ from datetime import date
 import pytest
 from django_q.conf import Conf
 
-from connections.models import ConnectionProfile, Instance
+from connections.models import ConnectionProfile
 from dhis2.periods import relative_periods
 from jobs.models import Run
 from simulator import Faults, Simulator
+from tests.conftest import saved_instance
 from tests.e2e.conftest import E2E_TODAY, wait_for
 from tests.e2e.worker import Worker
 from tracker.engine import Tuning as EventTuning
@@ -46,13 +47,6 @@ AGGREGATE_SHAPE = {"depth": 3, "width": 4, "data_elements": 10, "periods": 6}
 EVENT_SHAPE = {"depth": 2, "width": 10, "data_elements": 3, "with_values": False}
 EVENTS = 4_000
 BATCH = EVENT_BATCH_SIZE  # the worker's default batch
-
-
-def _instance(name: str, url: str) -> Instance:
-    instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=30)
-    instance.set_password("district")
-    instance.save()
-    return instance
 
 
 def _bench(version: str, **options) -> Simulator:
@@ -117,8 +111,9 @@ def test_killed_worker_runs_fail_in_time_and_resume_without_resending(
         transfer = Transfer.objects.create(
             name="Killed aggregate",
             profile=ConnectionProfile.objects.create(
-                name="agg", source=_instance("agg src", a_s.url), destination=_instance(
-                    "agg dst", a_d.url)
+                name="agg",
+                source=saved_instance("agg src", a_s.url, timeout=30),
+                destination=saved_instance("agg dst", a_d.url, timeout=30),
             ),
             data_set=data_set,
             periods=[
@@ -136,8 +131,8 @@ def test_killed_worker_runs_fail_in_time_and_resume_without_resending(
         event_transfer = save_event_transfer(
             None, data={"name": "Killed events", "program": program, "org_units": [ev_root],
                         "profile": ConnectionProfile.objects.create(
-                            name="ev", source=_instance("ev src", e_s.url),
-                            destination=_instance("ev dst", e_d.url))},
+                            name="ev", source=saved_instance("ev src", e_s.url, timeout=30),
+                            destination=saved_instance("ev dst", e_d.url, timeout=30))},
         )  # fmt: skip
 
         env = {"RUN_STALL_SECONDS": str(STALL_SECONDS)}

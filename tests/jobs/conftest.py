@@ -9,24 +9,21 @@ from collections.abc import Callable
 import pytest
 from django.contrib.auth.models import User
 
-from jobs import schedules
 from jobs.models import Schedule
 from jobs.schedules import run_schedule
+from tests.conftest import transfer_schedule
 from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
 from transfers.models import Transfer
 
 
 def make_nightly(user: User | None, transfer: Transfer) -> Schedule:
-    return schedules.save_schedule(
-        Schedule(
-            name="Nightly HMIS",
-            job_type="transfer",
-            job_id=transfer.pk,
-            cron="0 2 * * *",
-            timezone="Europe/Berlin",
-            notify_emails="ops@example.org",
-        ),
+    return transfer_schedule(
+        transfer,
+        "Nightly HMIS",
+        "0 2 * * *",
+        "Europe/Berlin",
         user=user,
+        notify_emails="ops@example.org",
     )
 
 

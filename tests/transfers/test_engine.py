@@ -486,8 +486,12 @@ def test_the_collector_skips_older_objects_only_while_a_run_lasts() -> None:
     assert gc.get_freeze_count() == 0
     gc.freeze()
     try:
-        frozen_before = gc.get_freeze_count()
-        run(sim("demo-source"), sim("demo-destination"), spec(org_units=NOT_NORTH))
-        assert gc.get_freeze_count() >= frozen_before
+        # Frozen objects can still be freed by their reference counts, so the count may drop
+        # a little; what must not happen is the run unfreezing them (the count going to 0).
+        again = Frozen()
+        again.frozen = []  # type: ignore[attr-defined]
+        run(sim("demo-source"), sim("demo-destination"), spec(org_units=NOT_NORTH), again)
+        assert min(again.frozen) > 0  # type: ignore[attr-defined]
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,10 +19,12 @@ from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from connections.models import ConnectionProfile
+from connections.names import names_for
 from dhis2.errors import Dhis2Error
 from jobs.faces import PROFILE_NAMES, page_launch, searched_page, show_service_errors
 from jobs.models import Run
 from jobs.services import Busy
+from jobs.templatetags.ui import uids_in
 
 from . import services
 from .api import filter_items
@@ -105,6 +108,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "assessment": assessment,
             "page": page,
+            "names": _difference_names(assessment, page),
             "status": status,
             "type": type_,
             "search": params.get("search", ""),
@@ -117,6 +121,22 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "recent": Run.objects.filter(kind="metadata_apply", params__assessment_id=pk)[:10],
         },
     )
+
+
+def _difference_names(assessment: MetadataAssessment, items: Any) -> dict[str, str]:
+    """Names of the UIDs in the differences shown (a data set's elements and org units, a
+    reference that differs), from the assessment's own items: both sides were read by it."""
+    uids: set[str] = set().union(*(uids_in(i.differences) for i in items)) if items else set()
+    if not uids:
+        return {}
+    names: dict[str, str] = {}
+    rows = assessment.items.filter(Q(source_id__in=uids) | Q(destination_id__in=uids))
+    for row in rows.only("source_id", "source_name", "destination_id", "destination_name"):
+        if row.destination_id in uids and row.destination_name:
+            names.setdefault(row.destination_id, row.destination_name)
+        if row.source_id in uids and row.source_name:
+            names[row.source_id] = row.source_name
+    return names
 
 
 @login_required
@@ -253,10 +273,31 @@ def profile_mapping_list(request: HttpRequest, pk: int) -> HttpResponse:
     ).only("assessment_id", "source_id", "source_name", "destination_id", "destination_name")
     by_key = {(i.assessment_id, i.source_id): i for i in items}
     rows = [(m, by_key.get((m.assessment_id, m.source_id))) for m in page]
+    source_names = {m.source_id: i.source_name for m, i in rows if i and i.source_name}
+    destination_names = {
+        m.destination_id: i.destination_name
+        for m, i in rows
+        if i and i.destination_id == m.destination_id and i.destination_name
+    }
+    # a mapping whose assessment is gone: its names from the instances (cached)
+    source_names |= names_for(
+        profile.source, [m.source_id for m, _ in rows if m.source_id not in source_names]
+    )
+    destination_names |= names_for(
+        profile.destination,
+        [m.destination_id for m, _ in rows if m.destination_id not in destination_names],
+    )
     return render(
         request,
         "metadata_sync/mappings.html",
-        {"profile": profile, "page": page, "rows": rows, "type": type_},
+        {
+            "profile": profile,
+            "page": page,
+            "rows": rows,
+            "type": type_,
+            "source_names": source_names,
+            "destination_names": destination_names,
+        },
     )
 
 

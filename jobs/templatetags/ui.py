@@ -13,6 +13,7 @@ from datetime import date
 from django import template
 from django.http import QueryDict
 from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 from dhis2.periods import PeriodError, parse_period
 from jobs.labels import stat_label as _stat_label
@@ -111,3 +112,46 @@ def relative_label(choice: str) -> str:
     """A relative period choice in words: `LAST_3_MONTHS` -> "Last 3 months"."""
     words = str(choice or "").replace("_", " ").lower().strip()
     return words[:1].upper() + words[1:]
+
+
+_UID_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]{10}(?![A-Za-z0-9])")
+
+
+def _named_html(value: object, names: dict[str, str]) -> SafeString:
+    # Every piece is escaped by format_html (or is `named`'s output), so the joins are safe.
+    if isinstance(value, dict):
+        return mark_safe(  # noqa: S308
+            "; ".join(
+                format_html("{}: {}", str(k).replace("_", " "), _named_html(v, names))
+                for k, v in value.items()
+            )
+        )
+    if isinstance(value, list | tuple | set):
+        return mark_safe(", ".join(_named_html(v, names) for v in value) or "none")  # noqa: S308
+    text = "" if value is None else str(value)
+    parts: list[str] = []
+    end = 0
+    for match in _UID_TOKEN.finditer(text):
+        uid = match.group(0)
+        if names.get(uid) and names[uid] != uid:
+            parts += [format_html("{}", text[end : match.start()]), named(uid, names)]
+            end = match.end()
+    parts.append(format_html("{}", text[end:]))
+    return mark_safe("".join(parts))  # noqa: S308
+
+
+@register.filter
+def with_names(value: object, names: dict[str, str] | None) -> SafeString:
+    """`value` (a message, a list or a dict of lists, e.g. a metadata difference) as HTML with
+    every UID that `names` knows written as its name, the UID on hover (as `{% named %}`)."""
+    return _named_html(value, names or {})
+
+
+def uids_in(value: object) -> set[str]:
+    """The UID-shaped tokens in `value` (a string, or lists and dicts of them), for a view to
+    look their names up before rendering `|with_names`."""
+    if isinstance(value, dict):
+        return set().union(*(uids_in(v) for v in value.values())) if value else set()
+    if isinstance(value, list | tuple | set):
+        return set().union(*(uids_in(v) for v in value)) if value else set()
+    return set(_UID_TOKEN.findall("" if value is None else str(value)))

@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -173,6 +174,51 @@ def browser_page(
     yield open_as
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def demo_history(platform, alice, bob) -> dict[str, Any]:
+    """What the tour leaves behind: checked connections, a finished demo transfer run (with
+    its conflicts), a metadata assessment, a completeness assessment and a nightly schedule.
+    The runs are started in-process (django-q2's sync mode); shared by test_layout and
+    test_names."""
+    from completeness.models import CompletenessAssessment
+    from completeness.services import AssessmentInput, create_and_start_assessment
+    from connections.models import ConnectionProfile, Instance
+    from connections.services import start_connection_check
+    from jobs.models import Run
+    from metadata_sync.services import create_assessment, start_metadata_assessment
+    from simulator import datasets
+    from tests.conftest import transfer_schedule
+    from transfers.models import Transfer
+    from transfers.services import start_transfer
+
+    rch = datasets.DEMO["dataSets"]["RCH Monthly"]
+    demoland = datasets.DEMO["organisationUnits"]["Demoland"]
+    for instance in Instance.objects.all():
+        start_connection_check(instance, user=alice, trigger=Run.Trigger.WEB)
+    transfer = Transfer.objects.get(name="Demo: RCH Monthly")
+    run = start_transfer(transfer, user=bob, trigger=Run.Trigger.WEB)
+    run.refresh_from_db()
+    assert run.status in {Run.Status.SUCCEEDED, Run.Status.WARNING}, run.error
+    profile = ConnectionProfile.objects.get(name="Demo: source to destination")
+    metadata = create_assessment(profile, types=["dataElements"], user=alice)
+    start_metadata_assessment(metadata, user=alice, trigger=Run.Trigger.WEB)
+    source = Instance.objects.get(name="Demo source (simulated)")
+    completeness, _ = create_and_start_assessment(
+        AssessmentInput(
+            instance=source,
+            data_set=rch,
+            org_units=[demoland],
+            periods=[],
+            relative_period="LAST_3_MONTHS",
+        ),
+        user=bob,
+        trigger=Run.Trigger.WEB,
+    )
+    assert CompletenessAssessment.objects.get(pk=completeness.pk).rows.exists()
+    transfer_schedule(transfer, "Nightly RCH", "0 2 * * *", "Africa/Nairobi", user=alice)
+    return {"run": run, "metadata": metadata, "completeness": completeness}
 
 
 def docs_screenshots_on() -> bool:

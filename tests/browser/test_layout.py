@@ -9,21 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from completeness.models import CompletenessAssessment
-from completeness.services import AssessmentInput, create_and_start_assessment
-from connections.models import ConnectionProfile, Instance
-from connections.services import start_connection_check
-from jobs.models import Run, Schedule
-from jobs.schedules import save_schedule
-from metadata_sync.services import create_assessment, start_metadata_assessment
 from simulator import datasets
 from tests.browser.conftest import PHONE, screenshot
-from transfers.models import Transfer
-from transfers.services import start_transfer
 
 RCH = datasets.DEMO["dataSets"]["RCH Monthly"]
 DEMOLAND = datasets.DEMO["organisationUnits"]["Demoland"]
@@ -85,45 +75,6 @@ def _check_layout(page: Any, what: str) -> None:
     assert not off, f"{what}: menu items off screen: {off}"
     small = [m for m in menu if m["height"] < MIN_TARGET or m["width"] < MIN_TARGET]
     assert not small, f"{what}: menu targets smaller than {MIN_TARGET} px: {small}"
-
-
-@pytest.fixture
-def demo_history(platform, alice: User, bob: User) -> dict[str, Any]:
-    """What the tour leaves behind: checked connections, a finished demo transfer run (with
-    its conflicts), a metadata assessment, a completeness assessment and a nightly schedule."""
-    for instance in Instance.objects.all():
-        start_connection_check(instance, user=alice, trigger=Run.Trigger.WEB)
-    transfer = Transfer.objects.get(name="Demo: RCH Monthly")
-    run = start_transfer(transfer, user=bob, trigger=Run.Trigger.WEB)
-    run.refresh_from_db()
-    assert run.status in {Run.Status.SUCCEEDED, Run.Status.WARNING}, run.error
-    profile = ConnectionProfile.objects.get(name="Demo: source to destination")
-    metadata = create_assessment(profile, types=["dataElements"], user=alice)
-    start_metadata_assessment(metadata, user=alice, trigger=Run.Trigger.WEB)
-    source = Instance.objects.get(name="Demo source (simulated)")
-    completeness, _ = create_and_start_assessment(
-        AssessmentInput(
-            instance=source,
-            data_set=RCH,
-            org_units=[DEMOLAND],
-            periods=[],
-            relative_period="LAST_3_MONTHS",
-        ),
-        user=bob,
-        trigger=Run.Trigger.WEB,
-    )
-    assert CompletenessAssessment.objects.get(pk=completeness.pk).rows.exists()
-    save_schedule(
-        Schedule(
-            name="Nightly RCH",
-            job_type="transfer",
-            job_id=transfer.pk,
-            cron="0 2 * * *",
-            timezone="Africa/Nairobi",
-        ),
-        user=alice,
-    )
-    return {"run": run, "metadata": metadata, "completeness": completeness}
 
 
 def test_dashboard_after_the_tour(browser_page, platform, demo_history, bob: User) -> None:

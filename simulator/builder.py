@@ -66,6 +66,35 @@ def put_org_unit(
     return ou
 
 
+def put_data_element(
+    state: State,
+    uid: str,
+    name: str,
+    code: str | None,
+    *,
+    value_type: str,
+    domain_type: str,
+    combo: str,
+    short_name: str | None = None,
+    form_name: str | None = None,
+    zero_is_significant: bool = False,
+) -> None:
+    """Store a data element of category combo ``combo`` (short name: ``name`` cut to 50). Its
+    ``aggregationType`` follows from the rest: ``NONE`` for text and tracker elements, whose
+    values cannot be summed or are not aggregated, ``SUM`` for the others."""
+    de = ident(uid, name, code, shortName=name[:50] if short_name is None else short_name)
+    if form_name is not None:
+        de["formName"] = form_name
+    de.update(
+        valueType=value_type,
+        aggregationType="NONE" if value_type == "TEXT" or domain_type == "TRACKER" else "SUM",
+        domainType=domain_type,
+        zeroIsSignificant=zero_is_significant,
+        categoryCombo={"id": combo},
+    )
+    state.put("dataElements", de)
+
+
 def add_defaults(state: State) -> None:
     """The default category objects with DHIS2's fixed UIDs (reference §10)."""
     state.put(

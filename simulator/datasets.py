@@ -64,6 +64,7 @@ from simulator.builder import (
     add_defaults,
     generate_option_combos,
     ident,
+    put_data_element,
     put_org_unit,
     random_uid,
     stable_uid,
@@ -312,35 +313,26 @@ def _build_demo_metadata(state: State, destination: bool) -> None:
             continue
         if destination and name in DEST_RENAMED_ELEMENTS:
             code = DEST_RENAMED_ELEMENTS[name] or code
-        state.put(
-            "dataElements",
-            ident(
-                de_uid(name),
-                name,
-                code,
-                shortName=name[:50],
-                formName=name,
-                valueType=vtype,
-                aggregationType="SUM" if vtype != "TEXT" else "NONE",
-                domainType="AGGREGATE",
-                zeroIsSignificant=zero_sig,
-                categoryCombo={"id": cc_uid[combo]},
-            ),
+        put_data_element(
+            state,
+            de_uid(name),
+            name,
+            code,
+            form_name=name,
+            value_type=vtype,
+            domain_type="AGGREGATE",
+            zero_is_significant=zero_sig,
+            combo=cc_uid[combo],
         )
     for name, code, vtype in EVENT_ELEMENTS:
-        state.put(
-            "dataElements",
-            ident(
-                de_uid(name),
-                name,
-                code,
-                shortName=name[:50],
-                valueType=vtype,
-                aggregationType="NONE",
-                domainType="TRACKER",
-                zeroIsSignificant=False,
-                categoryCombo={"id": DEFAULT_UIDS["categoryCombos"]},
-            ),
+        put_data_element(
+            state,
+            de_uid(name),
+            name,
+            code,
+            value_type=vtype,
+            domain_type="TRACKER",
+            combo=DEFAULT_UIDS["categoryCombos"],
         )
 
     for ds_name, (code, ptype, attr_combo, members, overrides) in DATA_SETS.items():
@@ -640,19 +632,15 @@ def _build_bench(state: State, seed: int, today: date, options: dict[str, Any]) 
     for i in range(opts["data_elements"]):
         uid = stable_uid(f"bench:de:{salt}:{i}" if salt else f"bench:de:{i}")
         de_uids.append(uid)
-        state.put(
-            "dataElements",
-            ident(
-                uid,
-                f"Bench element {i + 1}",
-                f"BENCH_DE_{i + 1}",
-                shortName=f"Bench {i + 1}",
-                valueType="INTEGER_ZERO_OR_POSITIVE",
-                aggregationType="SUM",
-                domainType="AGGREGATE",
-                zeroIsSignificant=False,
-                categoryCombo={"id": cc["id"]},
-            ),
+        put_data_element(
+            state,
+            uid,
+            f"Bench element {i + 1}",
+            f"BENCH_DE_{i + 1}",
+            short_name=f"Bench {i + 1}",
+            value_type="INTEGER_ZERO_OR_POSITIVE",
+            domain_type="AGGREGATE",
+            combo=cc["id"],
         )
     ds_uid = stable_uid("bench:ds")
     state.put(

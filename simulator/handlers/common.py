@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache, wraps
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dhis2.periods import Period, PeriodError, parse_period
-from simulator.auth import User
+from simulator.auth import User, forbidden
 from simulator.http import SimRequest, SimResponse, error_response, json_response, web_message
 from simulator.versions import Version
 
@@ -86,6 +87,31 @@ def read_json(ctx: Ctx, *, error_status: int | None = None) -> Any | SimResponse
     except ValueError as exc:  # UnicodeDecodeError is one too
         status = parse_error_status(ctx) if error_status is None else error_status
         return error_response(status, f"Failed to parse JSON: {exc}")
+
+
+Payload = TypeVar("Payload")
+
+
+def with_payload(
+    authority: str, parse: Callable[[Ctx], Payload | SimResponse] = read_json
+) -> Callable[[Callable[[Ctx, Payload], SimResponse]], Callable[[Ctx], SimResponse]]:
+    """Make a handler of ``(ctx, payload)`` a route handler of ``ctx`` that answers, in
+    DHIS2's order, 403 when the user lacks ``authority``, then ``parse``'s answer when the body
+    cannot be read; otherwise it is called with what ``parse`` read."""
+
+    def decorate(handler: Callable[[Ctx, Payload], SimResponse]) -> Callable[[Ctx], SimResponse]:
+        @wraps(handler)
+        def route(ctx: Ctx) -> SimResponse:
+            if not ctx.user.has(authority):
+                return forbidden()
+            payload = parse(ctx)
+            if isinstance(payload, SimResponse):
+                return payload
+            return handler(ctx, payload)
+
+        return route
+
+    return decorate
 
 
 def conflict(message: str, error_code: str | None = None) -> SimResponse:

@@ -11,15 +11,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from simulator.auth import forbidden
 from simulator.handlers.common import (
     Ctx,
     conflict,
     import_options,
     parse_strategy,
     period_or_none,
-    read_json,
     summary_envelope,
+    with_payload,
 )
 from simulator.http import SimResponse, json_response, split_csv
 from simulator.idschemes import Resolver, scheme_param
@@ -38,12 +37,8 @@ def _expired(ctx: Ctx, ds: dict[str, Any], iso: str) -> bool:
     return ctx.sim.today() >= period.end + timedelta(days=expiry)
 
 
-def post_registrations(ctx: Ctx) -> SimResponse:
-    if not ctx.user.has("F_DATAVALUE_ADD"):
-        return forbidden()
-    payload = read_json(ctx)
-    if isinstance(payload, SimResponse):
-        return payload
+@with_payload("F_DATAVALUE_ADD")
+def post_registrations(ctx: Ctx, payload: Any) -> SimResponse:
     regs = payload.get("completeDataSetRegistrations") or []
     r = ctx.request
     dry_run = r.flag("dryRun")

@@ -30,7 +30,6 @@ from dhis2.periods import (
     period_containing,
     previous_period,
 )
-from simulator.auth import forbidden
 from simulator.conflicts import Conflict, ConflictCollector
 from simulator.handlers.common import (
     Ctx,
@@ -40,6 +39,7 @@ from simulator.handlers.common import (
     period_or_none,
     read_json,
     summary_envelope,
+    with_payload,
 )
 from simulator.http import SimResponse, error_response, json_response, web_message
 from simulator.idschemes import Resolver, normalise
@@ -405,13 +405,14 @@ class DataValueImport:
                         counts["ignored"] += 1
                     continue
                 followup = dv.get("followup")
+                # CREATE leaves an existing value alone, UPDATE a missing one.
+                if strategy == ("CREATE" if active else "UPDATE"):
+                    counts["ignored"] += 1
+                    continue
+                counts["updated" if active else "imported"] += 1
+                if self.dry_run:
+                    continue
                 if active:
-                    if strategy == "CREATE":
-                        counts["ignored"] += 1
-                        continue
-                    counts["updated"] += 1
-                    if self.dry_run:
-                        continue
                     if (
                         existing["value"] == value
                         and existing["comment"] == comment
@@ -424,12 +425,6 @@ class DataValueImport:
                         existing["followup"] = _truthy(followup)
                     existing["storedBy"] = stored_by
                     existing["lastUpdated"] = now
-                    continue
-                if strategy == "UPDATE":
-                    counts["ignored"] += 1
-                    continue
-                counts["imported"] += 1
-                if self.dry_run:
                     continue
                 if slice_ is None:
                     slice_ = st.values[slice_key] = {}
@@ -496,12 +491,8 @@ def _parse_payload(ctx: Ctx) -> dict[str, Any] | SimResponse:
     return payload
 
 
-def post_data_value_sets(ctx: Ctx) -> SimResponse:
-    if not ctx.user.has("F_DATAVALUE_ADD"):
-        return forbidden()
-    payload = _parse_payload(ctx)
-    if isinstance(payload, SimResponse):
-        return payload
+@with_payload("F_DATAVALUE_ADD", _parse_payload)
+def post_data_value_sets(ctx: Ctx, payload: dict[str, Any]) -> SimResponse:
     values = payload.get("dataValues") or []
     delay = ctx.sim.faults.import_delay(len(values))
     if ctx.request.flag("async"):

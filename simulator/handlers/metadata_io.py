@@ -25,8 +25,8 @@ from simulator.handlers.common import (
     Ctx,
     conflict,
     not_found,
-    read_json,
     response_type,
+    with_payload,
 )
 from simulator.handlers.datavalues_import import job_response
 from simulator.handlers.system import KNOWN_BUILDS, SYSTEM_ID
@@ -452,12 +452,8 @@ class MetadataImport:
             st.put("categoryOptionCombos", coc)
 
 
-def import_metadata(ctx: Ctx) -> SimResponse:
-    if not ctx.user.has("F_METADATA_IMPORT"):
-        return forbidden()
-    payload = read_json(ctx)
-    if isinstance(payload, SimResponse):
-        return payload
+@with_payload("F_METADATA_IMPORT")
+def import_metadata(ctx: Ctx, payload: Any) -> SimResponse:
     if not isinstance(payload, dict):
         return error_response(409, "The request body must be a JSON object")
     importer = MetadataImport(ctx, payload)

@@ -18,7 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jobs.faces import page_launch, searched_page
+from jobs.faces import launch_view, page_launch, searched_page
 from jobs.models import Run
 
 from .api import export_response
@@ -128,13 +128,9 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "completeness/detail.html", context)
 
 
-@login_required
-@permission_required(LAUNCH, raise_exception=True)
-@require_POST
-def assessment_run(request: HttpRequest, pk: int) -> HttpResponse:
-    assessment = get_object_or_404(CompletenessAssessment, pk=pk)
-    back = reverse("completeness-detail", args=[pk])
-    return page_launch(request, start_completeness_assessment, assessment, back=back)
+assessment_run = launch_view(
+    CompletenessAssessment, start_completeness_assessment, perms=LAUNCH, back="completeness-detail"
+)
 
 
 @login_required

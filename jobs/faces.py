@@ -27,6 +27,8 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import decorators, mixins, serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
@@ -255,6 +257,32 @@ def page_run(
         full=request.POST.get("full") == "1",
         resume_of=resume_of,
     )
+
+
+def launch_view(
+    model: type[M],
+    start: Callable[..., Run],
+    *,
+    perms: str | Sequence[str],
+    back: str,
+    resumable: bool = False,
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """The run button of an operation's page: a POST that starts `start` on the `model` object
+    of the URL's pk, for a user with `perms`, and answers as `page_launch` does, back to the
+    page the URL name `back` gives for that pk. A `resumable` job's button also takes the
+    options of `page_run`."""
+
+    @login_required
+    @permission_required(perms, raise_exception=True)
+    @require_POST
+    def launch(request: HttpRequest, pk: int) -> HttpResponse:
+        obj = get_object_or_404(model, pk=pk)
+        url = reverse(back, args=[pk])
+        if resumable:
+            return page_run(request, obj, start, back=url)
+        return page_launch(request, start, obj, back=url)
+
+    return launch
 
 
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")

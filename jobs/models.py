@@ -33,19 +33,19 @@ def user_link(*, editable: bool = True) -> models.ForeignKey:
 
 class Run(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
+        QUEUED = "queued"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
         WARNING = "warning", "Finished with warnings"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
-        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+        SKIPPED = "skipped"
 
     class Trigger(models.TextChoices):
-        ADMIN = "admin", "Admin"
+        ADMIN = "admin"
         WEB = "web", "Web page"
         API = "api", "API"
-        SCHEDULE = "schedule", "Schedule"
+        SCHEDULE = "schedule"
         CLI = "cli", "Command line"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
@@ -188,9 +188,9 @@ class Schedule(models.Model):
     """
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
+        ACTIVE = "active"
         PAUSED_BY_FAILURES = "paused_by_failures", "Paused after failures"
-        DISABLED = "disabled", "Disabled"
+        DISABLED = "disabled"
 
     name = models.CharField(max_length=100, unique=True)
     job_type = models.CharField(

@@ -32,10 +32,10 @@ def _one_per_source(scope: str, name: str) -> models.UniqueConstraint:
 
 class MetadataAssessment(models.Model):
     class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
 
     profile = models.ForeignKey(
         ConnectionProfile, on_delete=models.CASCADE, related_name="metadata_assessments"
@@ -76,9 +76,9 @@ def _made_by_assessment(related_name: str) -> models.ForeignKey:
 
 class AssessmentItem(models.Model):
     class Decision(models.TextChoices):
-        UNDECIDED = "", "Undecided"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Rejected"
+        UNDECIDED = ""
+        ACCEPTED = "accepted"
+        REJECTED = "rejected"
 
     assessment = models.ForeignKey(
         MetadataAssessment, on_delete=models.CASCADE, related_name="items"

@@ -14,14 +14,13 @@ from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from connections.models import ConnectionProfile
 from connections.names import names_for
 from dhis2.errors import Dhis2Error
-from jobs.faces import PROFILE_NAMES, page_launch, searched_page, show_service_errors
+from jobs.faces import PROFILE_NAMES, launch_view, searched_page, show_service_errors
 from jobs.models import Run
 from jobs.services import Busy
 from jobs.templatetags.ui import uids_in
@@ -139,13 +138,12 @@ def _difference_names(assessment: MetadataAssessment, items: Any) -> dict[str, s
     return names
 
 
-@login_required
-@permission_required("jobs.launch_run", raise_exception=True)
-@require_POST
-def assessment_rerun(request: HttpRequest, pk: int) -> HttpResponse:
-    assessment = get_object_or_404(MetadataAssessment, pk=pk)
-    back = reverse("metadata-assessment", args=[pk])
-    return page_launch(request, services.start_metadata_assessment, assessment, back=back)
+assessment_rerun = launch_view(
+    MetadataAssessment,
+    services.start_metadata_assessment,
+    perms="jobs.launch_run",
+    back="metadata-assessment",
+)
 
 
 def _selected(request: HttpRequest) -> list[str]:

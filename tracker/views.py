@@ -7,8 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from connections.crypto import CredentialDecryptionError
 from connections.services import CredentialsMissing
@@ -17,7 +15,7 @@ from jobs.faces import (
     PROFILE_NAMES,
     add_and_change_views,
     csv_download,
-    page_run,
+    launch_view,
     searched_page,
 )
 from jobs.models import Run
@@ -84,13 +82,13 @@ def transfer_preview(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@permission_required(["tracker.view_eventtransfer", "jobs.launch_run"], raise_exception=True)
-@require_POST
-def transfer_run(request: HttpRequest, pk: int) -> HttpResponse:
-    transfer = get_object_or_404(EventTransfer, pk=pk)
-    back = reverse("tracker-detail", args=[pk])
-    return page_run(request, transfer, start_event_transfer, back=back)
+transfer_run = launch_view(
+    EventTransfer,
+    start_event_transfer,
+    perms=["tracker.view_eventtransfer", "jobs.launch_run"],
+    back="tracker-detail",
+    resumable=True,
+)
 
 
 @login_required

@@ -81,18 +81,18 @@ class Transfer(SavedJob):
 
     class IdScheme(models.TextChoices):
         UID = "UID", "UID"
-        CODE = "CODE", "Code"
+        CODE = "CODE"
 
     class AsyncImport(models.TextChoices):
         AUTO = "auto", "For large chunks (5,000 values or more)"
         ALWAYS = "always", "Always (DHIS2 imports in the background, we poll its task)"
-        NEVER = "never", "Never"
+        NEVER = "never"
 
     class ImportStrategy(models.TextChoices):
         CREATE_AND_UPDATE = "CREATE_AND_UPDATE", "Create and update"
         CREATE = "CREATE", "Create only"
         UPDATE = "UPDATE", "Update only"
-        DELETE = "DELETE", "Delete"
+        DELETE = "DELETE"
 
     profile = models.ForeignKey(
         ConnectionProfile, on_delete=models.PROTECT, related_name="transfers"

@@ -14,8 +14,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.views.decorators.http import require_POST
 
 from connections.models import Instance
 from connections.names import names_across, names_for
@@ -23,7 +21,7 @@ from jobs.faces import (
     PROFILE_NAMES,
     add_and_change_views,
     csv_download,
-    page_run,
+    launch_view,
     searched_page,
 )
 from jobs.models import Run
@@ -140,12 +138,13 @@ def _edit(request: HttpRequest, transfer: Transfer | None) -> HttpResponse:
 transfer_create, transfer_edit = add_and_change_views(Transfer, _edit)
 
 
-@login_required
-@permission_required(["transfers.view_transfer", "jobs.launch_run"], raise_exception=True)
-@require_POST
-def transfer_run(request: HttpRequest, pk: int) -> HttpResponse:
-    transfer = get_object_or_404(Transfer, pk=pk)
-    return page_run(request, transfer, start_transfer, back=reverse("transfer-detail", args=[pk]))
+transfer_run = launch_view(
+    Transfer,
+    start_transfer,
+    perms=["transfers.view_transfer", "jobs.launch_run"],
+    back="transfer-detail",
+    resumable=True,
+)
 
 
 @login_required

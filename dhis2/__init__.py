@@ -6,52 +6,23 @@ every DHIS2 version), `dhis2.async_jobs` (waiting for async imports), `Version`,
 
 from __future__ import annotations
 
+from . import errors
 from .auth import BasicAuth, TokenAuth
 from .client import Client, Response, RetryEvent, RetryPolicy
-from .errors import (
-    AuthenticationFailed,
-    BadRequest,
-    Conflict,
-    Dhis2Error,
-    Dhis2Timeout,
-    JobFailed,
-    NotDhis2,
-    NotFound,
-    PayloadTooLarge,
-    PermissionDenied,
-    RateLimited,
-    ServerError,
-    TlsError,
-    UnexpectedResponse,
-    Unreachable,
-)
+from .errors import *  # noqa: F403 (all of `errors.__all__`, re-exported below)
 from .filters import flt, flt_eq, flt_ilike, flt_in, flt_like, flt_ne
 from .uids import UID_RE, generate_uid, is_valid_uid, validate_uid
 from .version import Version
 
 __all__ = [
+    *errors.__all__,
     "UID_RE",
-    "AuthenticationFailed",
-    "BadRequest",
     "BasicAuth",
     "Client",
-    "Conflict",
-    "Dhis2Error",
-    "Dhis2Timeout",
-    "JobFailed",
-    "NotDhis2",
-    "NotFound",
-    "PayloadTooLarge",
-    "PermissionDenied",
-    "RateLimited",
     "Response",
     "RetryEvent",
     "RetryPolicy",
-    "ServerError",
-    "TlsError",
     "TokenAuth",
-    "UnexpectedResponse",
-    "Unreachable",
     "Version",
     "flt",
     "flt_eq",

@@ -24,6 +24,7 @@ __all__ = [
     "TRACKER_JOB_TYPE",
     "DataImportSummary",
     "ImportConflict",
+    "ImportCount",
     "JobReference",
     "LegacyEventImportSummaries",
     "LegacyEventSummary",
@@ -97,6 +98,28 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+@dataclass(kw_only=True)
+class ImportCount:
+    """An ImportSummary's `importCount`: what DHIS2 did with the rows it was sent.
+
+    The base of every summary that carries one (data values, legacy events) and of the sums
+    callers keep over several answers. Keyword-only, so subclasses declare their own fields
+    first, with or without defaults.
+    """
+
+    imported: int = 0
+    updated: int = 0
+    ignored: int = 0
+    deleted: int = 0
+
+    def add_counts(self, other: ImportCount) -> None:
+        """Add `other`'s counts to these (one total over several import answers)."""
+        self.imported += other.imported
+        self.updated += other.updated
+        self.ignored += other.ignored
+        self.deleted += other.deleted
+
+
 class _Counts(TypedDict):
     imported: int
     updated: int
@@ -106,7 +129,7 @@ class _Counts(TypedDict):
 
 def _counts(raw: Any) -> _Counts:
     """The four ImportSummary counts of `raw` (an `importCount` object or ImportSummaries), 0
-    where absent or malformed; spread into the summary dataclasses, which name them alike."""
+    where absent or malformed; spread into the `ImportCount` fields of the summaries."""
     counts = _dict(raw)
     return _Counts(
         imported=_int(counts.get("imported")),
@@ -189,7 +212,7 @@ def parse_import_conflict(raw: Any) -> ImportConflict:
 
 
 @dataclass
-class DataImportSummary:
+class DataImportSummary(ImportCount):
     """ImportSummary of `/api/dataValueSets` and `/api/completeDataSetRegistrations`.
 
     `ignored` counts rejected rows *and* silently skipped ones (zero values not stored, ...).
@@ -198,10 +221,6 @@ class DataImportSummary:
     """
 
     status: str
-    imported: int = 0
-    updated: int = 0
-    ignored: int = 0
-    deleted: int = 0
     conflicts: list[ImportConflict] = field(default_factory=list)
     rejected_indexes: list[int] = field(default_factory=list)
     description: str | None = None
@@ -564,28 +583,20 @@ def parse_tracker_import_report(body: Any) -> TrackerImportReport:
 
 
 @dataclass
-class LegacyEventSummary:
+class LegacyEventSummary(ImportCount):
     """One event's ImportSummary inside ImportSummaries; `reference` is the event UID."""
 
     reference: str | None
     status: str
     conflicts: list[ImportConflict]
     description: str | None
-    imported: int = 0
-    updated: int = 0
-    ignored: int = 0
-    deleted: int = 0
 
 
 @dataclass
-class LegacyEventImportSummaries:
+class LegacyEventImportSummaries(ImportCount):
     """ImportSummaries of legacy `/api/events` (2.36-2.41)."""
 
     status: str
-    imported: int = 0
-    updated: int = 0
-    deleted: int = 0
-    ignored: int = 0
     summaries: list[LegacyEventSummary] = field(default_factory=list)
     total: int = 0
     description: str | None = None

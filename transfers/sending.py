@@ -65,6 +65,7 @@ from dhis2.errors import (
 )
 from dhis2.imports import (
     DataImportSummary,
+    ImportCount,
     is_job_reference,
     parse_data_import_summary,
     parse_job_reference,
@@ -156,8 +157,9 @@ def _reason(exc: Dhis2Error) -> str:
 
 
 @dataclass
-class ChunkSummary:
-    """What the destination said about one chunk (all its split parts added up).
+class ChunkSummary(ImportCount):
+    """What the destination said about one chunk (all its split parts added up: the
+    `ImportCount`s of their answers summed).
 
     `rejected` counts values DHIS2 named in conflicts or `rejectedIndexes` (or all values of a
     failed part); `conflicts` counts conflict entries; `posted` counts the values of parts that
@@ -172,10 +174,6 @@ class ChunkSummary:
     values: int
     strategy: str
     status: str = "SUCCESS"
-    imported: int = 0
-    updated: int = 0
-    ignored: int = 0
-    deleted: int = 0
     conflicts: int = 0
     rejected: int = 0
     splits: int = 0
@@ -370,10 +368,7 @@ class Importer:
         log: ConflictLog,
     ) -> None:
         summary.posted += len(values)
-        summary.imported += parsed.imported
-        summary.updated += parsed.updated
-        summary.ignored += parsed.ignored
-        summary.deleted += parsed.deleted
+        summary.add_counts(parsed)
         summary.worsen(parsed.status)
         if parsed.status == "ERROR":
             # Header invalid ("Import process was aborted") or an exception: nothing stored.

@@ -310,6 +310,24 @@ def csv_download(
     return response
 
 
+def run_rows_csv(
+    model: type[Model], columns: Sequence[str], name: str
+) -> Callable[[HttpRequest, int], HttpResponse]:
+    """The CSV download of a run's `model` rows (conflicts, event errors): their `columns`,
+    as `run-<id>-<name>.csv`, for a user who may view that model. The rows are streamed from
+    the database, as a run may have many."""
+    opts = model._meta
+
+    @login_required
+    @permission_required(f"{opts.app_label}.view_{opts.model_name}", raise_exception=True)
+    def download(request: HttpRequest, run_id: int) -> HttpResponse:
+        run = get_object_or_404(Run, pk=run_id)
+        rows = model._default_manager.filter(run=run).values_list(*columns).iterator()
+        return csv_download(f"run-{run.pk}-{name}.csv", columns, rows)
+
+    return download
+
+
 def add_and_change_views(
     model: type[M], edit: Callable[[HttpRequest, M | None], HttpResponse]
 ) -> tuple[Callable[[HttpRequest], HttpResponse], Callable[[HttpRequest, int], HttpResponse]]:

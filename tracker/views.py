@@ -14,8 +14,8 @@ from dhis2.errors import Dhis2Error
 from jobs.faces import (
     PROFILE_NAMES,
     add_and_change_views,
-    csv_download,
     launch_view,
+    run_rows_csv,
     searched_page,
 )
 from jobs.models import Run
@@ -91,9 +91,4 @@ transfer_run = launch_view(
 )
 
 
-@login_required
-@permission_required("tracker.view_eventtransfererror", raise_exception=True)
-def errors_csv(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(Run, pk=run_id)
-    rows = EventTransferError.objects.filter(run=run).values_list(*ERROR_COLUMNS).iterator()
-    return csv_download(f"run-{run.pk}-event-errors.csv", ERROR_COLUMNS, rows)
+errors_csv = run_rows_csv(EventTransferError, ERROR_COLUMNS, "event-errors")

@@ -20,8 +20,8 @@ from connections.names import names_across, names_for
 from jobs.faces import (
     PROFILE_NAMES,
     add_and_change_views,
-    csv_download,
     launch_view,
+    run_rows_csv,
     searched_page,
 )
 from jobs.models import Run
@@ -147,16 +147,12 @@ transfer_run = launch_view(
 )
 
 
-@login_required
-@permission_required("transfers.view_transferconflict", raise_exception=True)
-def conflicts_csv(request: HttpRequest, run_id: int) -> HttpResponse:
-    run = get_object_or_404(Run, pk=run_id)
-    columns = [
-        "error_code", "message", "data_element", "period", "org_unit", "category_option_combo",
-        "attribute_option_combo", "value", "object", "property",
-    ]  # fmt: skip
-    rows = TransferConflict.objects.filter(run=run).values_list(*columns).iterator()
-    return csv_download(f"run-{run.pk}-conflicts.csv", columns, rows)
+#: The columns of a run's conflicts download, in this order.
+CONFLICT_COLUMNS = (
+    "error_code", "message", "data_element", "period", "org_unit", "category_option_combo",
+    "attribute_option_combo", "value", "object", "property",
+)  # fmt: skip
+conflicts_csv = run_rows_csv(TransferConflict, CONFLICT_COLUMNS, "conflicts")
 
 
 # --- the run page's conflicts ---------------------------------------------------------------

@@ -98,8 +98,14 @@ def api_as(user: User | None) -> APIClient:
     return client
 
 
-def with_secret(instance: Instance, *, password: str = "", token: str = "") -> Instance:
-    """Encrypt the instance's password or token as the model does, then save it."""
+def instance_with_secret(
+    name: str, base_url: str, *, password: str = "", token: str = "", **fields: object
+) -> Instance:
+    """A saved instance that signs in with `password` or, given `token`, a personal access
+    token (the auth type follows), encrypted as the model does; `fields` are further
+    Instance fields (username, timeout_seconds)."""
+    auth_type = Instance.AuthType.TOKEN if token else Instance.AuthType.BASIC
+    instance = Instance(name=name, base_url=base_url, auth_type=auth_type, **fields)
     if password:
         instance.set_password(password)
     if token:
@@ -110,23 +116,14 @@ def with_secret(instance: Instance, *, password: str = "", token: str = "") -> I
 
 @pytest.fixture
 def source_instance(db) -> Instance:
-    instance = Instance(
-        name="Source HMIS",
-        base_url="https://source.example.org/dhis",
-        auth_type=Instance.AuthType.BASIC,
-        username="admin",
+    return instance_with_secret(
+        "Source HMIS", "https://source.example.org/dhis", username="admin", password=SOURCE_PASSWORD
     )
-    return with_secret(instance, password=SOURCE_PASSWORD)
 
 
 @pytest.fixture
 def destination_instance(db) -> Instance:
-    instance = Instance(
-        name="National HMIS",
-        base_url="https://national.example.org",
-        auth_type=Instance.AuthType.TOKEN,
-    )
-    return with_secret(instance, token=DEST_TOKEN)
+    return instance_with_secret("National HMIS", "https://national.example.org", token=DEST_TOKEN)
 
 
 def mapped_transfer(profile: ConnectionProfile, periods: list[str]) -> Transfer:
@@ -193,8 +190,9 @@ class Served:
 
 def saved_instance(name: str, url: str, *, timeout: int = 10) -> Instance:
     """An instance at `url` with the simulators' credentials (admin / district), saved."""
-    instance = Instance(name=name, base_url=url, username="admin", timeout_seconds=timeout)
-    return with_secret(instance, password="district")
+    return instance_with_secret(
+        name, url, username="admin", timeout_seconds=timeout, password="district"
+    )
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from completeness.models import CompletenessAssessment, CompletenessRow
 from connections.models import ConnectionProfile, Instance
 from jobs.models import Run, Schedule
 from metadata_sync.models import AssessmentItem, MetadataAssessment, ProfileMapping
-from tests.conftest import mapped_transfer, with_secret
+from tests.conftest import instance_with_secret, mapped_transfer
 from tracker.models import EventTransfer, EventTransferError
 from transfers.models import Transfer, TransferConflict
 
@@ -67,16 +67,12 @@ def _failed_run(kind: str, **params: int) -> Run:
 
 def build_world(owner: User | None = None) -> World:
     """Create the objects (owned by `owner` where a model records who created it)."""
-    source = with_secret(
-        Instance(name="Source HMIS", base_url=UNREACHABLE + "/dhis", username="admin"),
-        password="world-source-password",
+    source = instance_with_secret(
+        "Source HMIS", UNREACHABLE + "/dhis", username="admin", password="world-source-password"
     )
-    destination = with_secret(
-        Instance(
-            name="National HMIS",
-            base_url=UNREACHABLE + "/national",
-            auth_type=Instance.AuthType.TOKEN,
-        ),
+    destination = instance_with_secret(
+        "National HMIS",
+        UNREACHABLE + "/national",
         token="d2pat_worldtokenworldtokenworldtoken0123456789",
     )
     profile = ConnectionProfile.objects.create(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 
 from connections.models import Instance
-from tests.conftest import DEST_TOKEN, SOURCE_PASSWORD
+from tests.conftest import ALICE, BOB, DEST_TOKEN, SOURCE_PASSWORD
 
 
 @dataclass
@@ -30,6 +31,12 @@ def saved_instances(source_instance: Instance, destination_instance: Instance) -
         destination_instance.token_encrypted,
     ]
     return SavedInstances(source_instance, destination_instance, secrets)
+
+
+@pytest.fixture(params=[ALICE, BOB])
+def viewer(request: pytest.FixtureRequest, actors: dict[str, User]) -> User:
+    """Each user who may see the saved instances in turn: the admin, then the operator."""
+    return actors[request.param]
 
 
 def assert_no_secret(client: Client, urls: list[str], secrets: list[str]) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 
 import pytest
@@ -81,11 +81,17 @@ def worker(transactional_db, monkeypatch) -> Iterator[Worker]:
         started.stop()
 
 
-def finished(run: Run, worker: Worker, timeout: float = 300) -> Run:
+def succeeded(start: Callable[[], Run], worker: Worker, timeout: float = 300) -> tuple[Run, float]:
+    """Start a run with `start()`, wait for `worker` to finish it and check that it succeeded;
+    the run, and the seconds from start to finish for the report."""
+    began = time.monotonic()
+    run = start()
     done = wait_for(lambda: Run.objects.get(pk=run.pk).status in Run.FINISHED, timeout, 0.5)
     run.refresh_from_db()
+    seconds = time.monotonic() - began
     assert done, f"run still {run.status} after {timeout} s; worker log:\n{worker.log()}"
-    return run
+    assert run.status == Run.Status.SUCCEEDED, run.error
+    return run, seconds
 
 
 def value_keys(values: list[dict]) -> Counter:
@@ -149,11 +155,8 @@ def test_51000_values_through_a_faulty_destination_all_land_once(
         chunk_size=2000,  # the default: every chunk is over the limit and must be split
         async_import=Transfer.AsyncImport.NEVER,
     )
-    began = time.monotonic()
-    run = finished(start_transfer(transfer, user=None, trigger="cli"), worker)
-    seconds = time.monotonic() - began
+    run, seconds = succeeded(lambda: start_transfer(transfer, user=None, trigger="cli"), worker)
 
-    assert run.status == Run.Status.SUCCEEDED, run.error
     stored = value_keys(dst.data_values(data_set=data_set))
     assert stored == value_keys(source_values)  # 0 lost, 0 duplicated, every value as sent
     assert max(stored.values()) == 1
@@ -200,11 +203,10 @@ def test_10000_events_through_a_faulty_destination_all_land_once(
         None, data={"name": "Faulty 10k", "profile": events_pair.profile, "program": program,
                     "org_units": [root]},
     )  # fmt: skip
-    began = time.monotonic()
-    run = finished(start_event_transfer(transfer, user=None, trigger="cli"), worker)
-    seconds = time.monotonic() - began
+    run, seconds = succeeded(
+        lambda: start_event_transfer(transfer, user=None, trigger="cli"), worker
+    )
 
-    assert run.status == Run.Status.SUCCEEDED, run.error
     stored = [e for e in dst.events(program) if not e.get("deleted")]
     assert Counter(e["event"] for e in stored) == Counter(list(source_events))  # each once
     for event in stored:  # and with the source's data values

@@ -9,10 +9,28 @@ from typing import Any, TypeVar
 import httpx
 
 from simulator import Simulator
+from simulator.datasets import DEMO
 
 T = TypeVar("T")
 TODAY = "2024-07-15"
 VERSIONS = ["2.36.13.2", "2.37.9.1", "2.38.7", "2.39.5", "2.40.4.1", "2.41.0.1", "2.42.1"]
+
+# The demo data set's objects the simulator tests name, looked up once by display name.
+RCH = DEMO["dataSets"]["RCH Monthly"]
+ROOT = DEMO["organisationUnits"]["Demoland"]
+NORTH = DEMO["organisationUnits"]["Northern Region"]
+FAC = DEMO["organisationUnits"]["Kolo District Hospital"]
+FAC2 = DEMO["organisationUnits"]["Kolo Clinic"]
+ANC1 = DEMO["dataElements"]["ANC 1st visit"]
+BCG = DEMO["dataElements"]["BCG doses given"]
+MAL = DEMO["dataElements"]["Malaria cases confirmed"]
+BED = DEMO["dataElements"]["Bed occupancy rate"]
+ELEC = DEMO["dataElements"]["Facility has electricity"]
+STAFF = DEMO["dataElements"]["Staff on duty"]
+PROGRAM = DEMO["programs"]["Malaria case register"]
+STAGE = DEMO["programStages"]["Malaria case"]
+AGE = DEMO["dataElements"]["Patient age in years"]
+ACT = DEMO["dataElements"]["Treated with ACT"]
 
 
 def _kind(value: Any) -> str:

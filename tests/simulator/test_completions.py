@@ -9,11 +9,7 @@ import httpx
 from simulator import Simulator
 from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import assert_shape, client_for
-
-RCH = DEMO["dataSets"]["RCH Monthly"]
-FAC = DEMO["organisationUnits"]["Kolo District Hospital"]
-FAC2 = DEMO["organisationUnits"]["Kolo Clinic"]
+from tests.simulator.helpers import FAC, FAC2, RCH, assert_shape, client_for
 
 
 def _body(*periods: str, ou: str = FAC) -> dict[str, object]:

@@ -10,11 +10,7 @@ import pytest
 from simulator import Simulator
 from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import assert_shape, client_for
-
-RCH = DEMO["dataSets"]["RCH Monthly"]
-ROOT = DEMO["organisationUnits"]["Demoland"]
-FAC = DEMO["organisationUnits"]["Kolo District Hospital"]
+from tests.simulator.helpers import FAC, RCH, ROOT, assert_shape, client_for
 
 
 def _slice(client: httpx.Client, **extra: object) -> httpx.Response:

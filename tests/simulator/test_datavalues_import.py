@@ -12,17 +12,20 @@ import pytest
 from simulator import Simulator
 from simulator.datasets import DEMO, DEMO_MAPPING
 from tests.samples import load_sample
-from tests.simulator.helpers import assert_shape, client_for, wait_for
+from tests.simulator.helpers import (
+    ANC1,
+    BCG,
+    BED,
+    ELEC,
+    FAC,
+    MAL,
+    RCH,
+    STAFF,
+    assert_shape,
+    client_for,
+    wait_for,
+)
 
-RCH = DEMO["dataSets"]["RCH Monthly"]
-HIV = DEMO["dataSets"]["HIV Quarterly"]
-FAC = DEMO["organisationUnits"]["Kolo District Hospital"]
-ANC1 = DEMO["dataElements"]["ANC 1st visit"]
-BCG = DEMO["dataElements"]["BCG doses given"]
-MAL = DEMO["dataElements"]["Malaria cases confirmed"]
-BED = DEMO["dataElements"]["Bed occupancy rate"]
-ELEC = DEMO["dataElements"]["Facility has electricity"]
-STAFF = DEMO["dataElements"]["Staff on duty"]
 DEFAULT = "HllvX50cXC0"
 CLERK = {"clerk": {"password": "Clerk1234", "authorities": ["F_DATAVALUE_ADD"]}}
 

@@ -13,16 +13,8 @@ import httpx
 import pytest
 
 from simulator import Simulator
-from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import client_for
-
-PROGRAM = DEMO["programs"]["Malaria case register"]
-STAGE = DEMO["programStages"]["Malaria case"]
-FAC = DEMO["organisationUnits"]["Kolo District Hospital"]
-ROOT = DEMO["organisationUnits"]["Demoland"]
-AGE = DEMO["dataElements"]["Patient age in years"]
-RCH = next(iter(DEMO["dataSets"].values()))
+from tests.simulator.helpers import AGE, FAC, PROGRAM, RCH, ROOT, STAGE, client_for
 
 
 def _tracker_import(c: httpx.Client, event: dict[str, Any]) -> None:

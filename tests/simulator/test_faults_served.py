@@ -11,11 +11,7 @@ import httpx
 import pytest
 
 from simulator import Faults, Simulator
-from simulator.datasets import DEMO
-from tests.simulator.helpers import client_for
-
-FAC = DEMO["organisationUnits"]["Kolo District Hospital"]
-ANC1 = DEMO["dataElements"]["ANC 1st visit"]
+from tests.simulator.helpers import ANC1, FAC, client_for
 
 
 def _value(pe: str = "202405", value: str = "5") -> dict[str, object]:

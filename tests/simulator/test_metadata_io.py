@@ -11,9 +11,7 @@ import pytest
 from simulator import Simulator
 from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import assert_shape, client_for
-
-RCH = DEMO["dataSets"]["RCH Monthly"]
+from tests.simulator.helpers import RCH, assert_shape, client_for
 
 
 def _report(r: httpx.Response) -> dict[str, Any]:

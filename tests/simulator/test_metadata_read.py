@@ -11,11 +11,7 @@ import pytest
 from simulator import Simulator
 from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import assert_shape, client_for
-
-RCH = DEMO["dataSets"]["RCH Monthly"]
-ROOT = DEMO["organisationUnits"]["Demoland"]
-NORTH = DEMO["organisationUnits"]["Northern Region"]
+from tests.simulator.helpers import NORTH, RCH, ROOT, assert_shape, client_for
 
 
 def test_pager_page1_and_page2_match_recording(client: httpx.Client) -> None:

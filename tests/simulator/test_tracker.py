@@ -11,14 +11,17 @@ import pytest
 from simulator import Simulator
 from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import assert_shape, client_for, wait_for
-
-PROGRAM = DEMO["programs"]["Malaria case register"]
-STAGE = DEMO["programStages"]["Malaria case"]
-ROOT = DEMO["organisationUnits"]["Demoland"]
-FAC = DEMO["organisationUnits"]["Kolo District Hospital"]
-AGE = DEMO["dataElements"]["Patient age in years"]
-ACT = DEMO["dataElements"]["Treated with ACT"]
+from tests.simulator.helpers import (
+    ACT,
+    AGE,
+    FAC,
+    PROGRAM,
+    ROOT,
+    STAGE,
+    assert_shape,
+    client_for,
+    wait_for,
+)
 
 
 def _event(uid: str = "EvtSim00001", **kw: Any) -> dict[str, Any]:

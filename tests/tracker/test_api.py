@@ -49,16 +49,24 @@ def source(mock: respx.MockRouter, *, program_type: str = "WITHOUT_REGISTRATION"
     mock.get(f"{SOURCE_API}/organisationUnits").mock(side_effect=org_units)
 
 
-def body(profile: ConnectionProfile, **overrides) -> dict:
-    data = {
-        "name": "Inpatient events",
+def scope(profile: ConnectionProfile) -> dict:
+    """What an event transfer reads, the same in the API body and the page form: the program
+    and stage, the org units' mode and the window."""
+    return {
         "profile": profile.pk,
         "program": PROGRAM,
         "program_stage": STAGE,
-        "org_units": [OU],
         "ou_mode": "DESCENDANTS",
         "start_date": "2024-01-01",
         "end_date": "2024-06-30",
+    }
+
+
+def body(profile: ConnectionProfile, **overrides) -> dict:
+    data = {
+        **scope(profile),
+        "name": "Inpatient events",
+        "org_units": [OU],
         "incremental": True,
         "mappings": {"data_element": {"qrur9Dvnyt5": "oZg33kd9taw"}},
         "use_profile_mappings": False,

@@ -7,20 +7,15 @@ from django.contrib.auth.models import User
 
 from connections.models import ConnectionProfile
 from tests.conftest import page_as
-from tests.tracker.test_api import OU, PROGRAM, STAGE, source
+from tests.tracker.test_api import OU, PROGRAM, STAGE, scope, source
 from tracker.models import EventTransfer
 
 
 def form(profile: ConnectionProfile, **overrides) -> dict:
     data = {
+        **scope(profile),
         "name": "From the page",
-        "profile": profile.pk,
-        "program": PROGRAM,
-        "program_stage": STAGE,
         "org_units": OU,
-        "ou_mode": "DESCENDANTS",
-        "start_date": "2024-01-01",
-        "end_date": "2024-06-30",
         "use_profile_mappings": "on",
         "mappings": "{}",
     }

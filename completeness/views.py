@@ -129,7 +129,7 @@ def assessment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 assessment_run = launch_view(
-    CompletenessAssessment, start_completeness_assessment, perms=LAUNCH, back="completeness-detail"
+    CompletenessAssessment, start_completeness_assessment, back="completeness-detail"
 )
 
 

@@ -263,14 +263,17 @@ def launch_view(
     model: type[M],
     start: Callable[..., Run],
     *,
-    perms: str | Sequence[str],
     back: str,
+    perms: str | Sequence[str] | None = None,
     resumable: bool = False,
 ) -> Callable[[HttpRequest, int], HttpResponse]:
     """The run button of an operation's page: a POST that starts `start` on the `model` object
-    of the URL's pk, for a user with `perms`, and answers as `page_launch` does, back to the
-    page the URL name `back` gives for that pk. A `resumable` job's button also takes the
-    options of `page_run`."""
+    of the URL's pk, for a user with `perms` (by default: may view the model and launch runs),
+    and answers as `page_launch` does, back to the page the URL name `back` gives for that pk.
+    A `resumable` job's button also takes the options of `page_run`."""
+    if perms is None:
+        opts = model._meta
+        perms = [f"{opts.app_label}.view_{opts.model_name}", "jobs.launch_run"]
 
     @login_required
     @permission_required(perms, raise_exception=True)

@@ -83,11 +83,7 @@ def transfer_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 transfer_run = launch_view(
-    EventTransfer,
-    start_event_transfer,
-    perms=["tracker.view_eventtransfer", "jobs.launch_run"],
-    back="tracker-detail",
-    resumable=True,
+    EventTransfer, start_event_transfer, back="tracker-detail", resumable=True
 )
 
 

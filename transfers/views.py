@@ -138,13 +138,7 @@ def _edit(request: HttpRequest, transfer: Transfer | None) -> HttpResponse:
 transfer_create, transfer_edit = add_and_change_views(Transfer, _edit)
 
 
-transfer_run = launch_view(
-    Transfer,
-    start_transfer,
-    perms=["transfers.view_transfer", "jobs.launch_run"],
-    back="transfer-detail",
-    resumable=True,
-)
+transfer_run = launch_view(Transfer, start_transfer, back="transfer-detail", resumable=True)
 
 
 #: The columns of a run's conflicts download, in this order.

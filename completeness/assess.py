@@ -33,6 +33,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from dhis2.closing import ClosesPool
 from dhis2.errors import Dhis2Error, NotFound, UnexpectedResponse
 from dhis2.periods import get_period_type, parse_period, relative_periods
 
@@ -419,7 +420,7 @@ def _row(result: Compliance, unit: OrgUnit, registered: bool) -> AssessmentRow:
 Answer = tuple[list[_Value], dict[tuple[str, str], list[str]]]
 
 
-class _Reader:
+class _Reader(ClosesPool):
     """Reads the plans on at most `max_concurrency` threads (values and registrations of a
     plan are two requests in flight at once) and yields the answers in plan order. At most
     `2 * max_concurrency` plans are read ahead, which bounds memory while rows are stored."""
@@ -469,9 +470,6 @@ class _Reader:
             answer = (values.result(), registrations.result())
             fill()
             yield plan, answer
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def assess_completeness(

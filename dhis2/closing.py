@@ -7,10 +7,11 @@ protocol written once.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Self
 
-__all__ = ["ClosesOnExit"]
+__all__ = ["ClosesOnExit", "ClosesPool"]
 
 
 class ClosesOnExit:
@@ -34,3 +35,16 @@ class ClosesOnExit:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class ClosesPool(ClosesOnExit):
+    """Mixin for an object that runs work on its thread pool `self.pool`: `close()` waits for
+    the tasks already running and drops the queued ones, so read-ahead or imports that nobody
+    will collect (the run failed or was cancelled) do not go on sending requests."""
+
+    __slots__ = ()
+
+    pool: ThreadPoolExecutor
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

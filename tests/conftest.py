@@ -5,10 +5,10 @@ alice is an Admin, bob an Operator, charlie is logged in with no role at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -172,6 +172,11 @@ class FakeTime:
 
     def clock(self) -> float:
         return self.now
+
+    @property
+    def timing(self) -> dict[str, Callable[..., Any]]:
+        """`sleep` and `clock` as keyword arguments: `poll(..., **fake.timing)`."""
+        return {"sleep": self.sleep, "clock": self.clock}
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from dhis2.closing import ClosesPool
 from dhis2.errors import Dhis2Error
 from transfers.fetch import last_updated_param, source_clock
 from transfers.partial import StoppedMidway
@@ -389,7 +390,7 @@ def _read_ahead(pages: Iterator[_T]) -> Generator[_T, None, None]:
             yield page
 
 
-class _Sender:
+class _Sender(ClosesPool):
     """Batches in flight: each is sent (and its job waited for) on a worker thread, at most
     `max_in_flight` at once; results are taken oldest first. Worker threads only talk to
     DHIS2: splits are noted in a list the run's thread logs when it takes the result."""
@@ -426,9 +427,6 @@ class _Sender:
         """The oldest batch's outcome; raises its `BatchFailed`."""
         key, future, org_units, splits = self.queue.popleft()
         return key, future.result(), org_units, splits
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def run_event_transfer(

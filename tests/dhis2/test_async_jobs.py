@@ -100,8 +100,7 @@ def test_wait_for_task_polls_through_empty_list_and_empty_summary(client: Client
             job.job_type,
             job.id,
             poll_interval=5,
-            sleep=fake.sleep,
-            clock=fake.clock,
+            **fake.timing,
             on_progress=lambda note: progress.append(note["message"]),
         )
     assert tasks.call_count == 3
@@ -124,7 +123,7 @@ def test_wait_for_metadata_task(client: Client) -> None:
             httpx.Response(200, json=load(MD_DONE)),
         ]
         mock.get(f"/system/taskSummaries/METADATA_IMPORT/{job.id}").respond(json=load(MD_SUMMARY))
-        body = wait_for_job(client, job, sleep=fake.sleep, clock=fake.clock, poll_interval=1)
+        body = wait_for_job(client, job, **fake.timing, poll_interval=1)
     assert body["status"] == "OK"
     assert fake.sleeps == [1]
 
@@ -144,9 +143,7 @@ def test_wait_for_task_error_notification_fails_with_summary(client: Client) -> 
         mock.get("/system/tasks/DATAVALUE_IMPORT/YR1UxOUXmzT").respond(json=notes)
         mock.get("/system/taskSummaries/DATAVALUE_IMPORT/YR1UxOUXmzT").respond(json=error_summary)
         with pytest.raises(JobFailed) as info:
-            wait_for_task(
-                client, "DATAVALUE_IMPORT", "YR1UxOUXmzT", sleep=fake.sleep, clock=fake.clock
-            )
+            wait_for_task(client, "DATAVALUE_IMPORT", "YR1UxOUXmzT", **fake.timing)
     assert "DATAVALUE_IMPORT YR1UxOUXmzT" in str(info.value)
     assert "Process failed: Invalid JSON" in str(info.value)
     assert info.value.summary == error_summary
@@ -163,8 +160,7 @@ def test_wait_for_task_times_out_naming_the_job(client: Client) -> None:
                 "gQqb1QgRGFt",
                 poll_interval=2,
                 timeout=10,
-                sleep=fake.sleep,
-                clock=fake.clock,
+                **fake.timing,
             )
     assert "DATAVALUE_IMPORT gQqb1QgRGFt" in str(info.value)
     assert "10 s" in str(info.value)
@@ -184,8 +180,7 @@ def test_wait_for_task_times_out_waiting_for_summary(client: Client) -> None:
                 "x",
                 poll_interval=3,
                 timeout=9,
-                sleep=fake.sleep,
-                clock=fake.clock,
+                **fake.timing,
             )
     assert summaries.call_count == 4
 
@@ -213,7 +208,7 @@ def test_wait_for_tracker_job_polls_until_report_exists(client: Client) -> None:
             httpx.Response(404, json=not_found),
             httpx.Response(200, json=report),
         ]
-        body = wait_for_job(client, job, poll_interval=0.5, sleep=fake.sleep, clock=fake.clock)
+        body = wait_for_job(client, job, poll_interval=0.5, **fake.timing)
     assert body == report
     assert jobs.call_count == 3
     assert reports.call_count == 2
@@ -231,8 +226,7 @@ def test_wait_for_tracker_job_timeout(client: Client) -> None:
                 "LkXBUdIgbe3",
                 timeout=4,
                 poll_interval=1,
-                sleep=fake.sleep,
-                clock=fake.clock,
+                **fake.timing,
             )
 
 
@@ -245,5 +239,5 @@ def test_wait_for_tracker_job_error_notification(client: Client) -> None:
         mock.get("/tracker/jobs/abcdefghijk").respond(json=notes)
         mock.get("/tracker/jobs/abcdefghijk/report").respond(404, json={"httpStatusCode": 404})
         with pytest.raises(JobFailed, match="out of memory") as info:
-            wait_for_tracker_job(client, "abcdefghijk", sleep=fake.sleep, clock=fake.clock)
+            wait_for_tracker_job(client, "abcdefghijk", **fake.timing)
     assert info.value.summary is None

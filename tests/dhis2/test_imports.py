@@ -76,12 +76,31 @@ def test_conflict_object_2_37plus() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("sample", "status", "ok", "counts"),
+    [
+        ("dataValueSets-import-webmessage-200-success-2.38plus.android-fixture.json",
+         "SUCCESS", True, (0, 3, 0, 0)),
+        ("dataValueSets-import-webmessage-409-warning.android-fixture.json",
+         "WARNING", False, (0, 0, 1, 0)),
+        ("system-taskSummaries-DATAVALUE_IMPORT-importSummary.docs-2.40.json",
+         "SUCCESS", True, (0, 431, 0, 0)),
+        ("system-taskSummaries-DATAVALUE_IMPORT-2.34.import-export-app-fixture.json",
+         "SUCCESS", True, (0, 0, 0, 0)),
+    ],
+)  # fmt: skip
+def test_data_import_status_and_counts(
+    sample: str, status: str, ok: bool, counts: tuple[int, int, int, int]
+) -> None:
+    """Status, ok and (imported, updated, ignored, deleted) as each sample body states them."""
+    summary = parse_data_import_summary(load(sample))
+    assert (summary.status, summary.ok) == (status, ok)
+    assert (summary.imported, summary.updated, summary.ignored, summary.deleted) == counts
+
+
 def test_data_import_200_success_2_38plus() -> None:
     body = load("dataValueSets-import-webmessage-200-success-2.38plus.android-fixture.json")
     summary = parse_data_import_summary(body)
-    assert summary.status == "SUCCESS"
-    assert summary.ok is True
-    assert (summary.imported, summary.updated, summary.ignored, summary.deleted) == (0, 3, 0, 0)
     assert summary.conflicts == []
     assert summary.conflict_count == 0
     assert summary.rejected_indexes == []
@@ -95,9 +114,6 @@ def test_data_import_200_success_2_38plus() -> None:
 def test_data_import_409_warning_old_conflict_shape() -> None:
     body = load("dataValueSets-import-webmessage-409-warning.android-fixture.json")
     summary = parse_data_import_summary(body)
-    assert summary.status == "WARNING"
-    assert summary.ok is False
-    assert (summary.imported, summary.updated, summary.ignored, summary.deleted) == (0, 0, 1, 0)
     assert summary.conflict_count == 1
     assert summary.conflicts == [
         ImportConflict(
@@ -115,8 +131,6 @@ def test_data_import_409_warning_old_conflict_shape() -> None:
 def test_data_import_task_summary_docs_2_40_bare() -> None:
     body = load("system-taskSummaries-DATAVALUE_IMPORT-importSummary.docs-2.40.json")
     summary = parse_data_import_summary(body)
-    assert summary.status == "SUCCESS"
-    assert (summary.imported, summary.updated, summary.ignored, summary.deleted) == (0, 431, 0, 0)
     assert summary.conflicts == []
     assert summary.web_message is None
     assert summary.description == "Import process completed successfully"
@@ -126,9 +140,6 @@ def test_data_import_task_summary_2_34_bare_without_conflicts_key() -> None:
     body = load("system-taskSummaries-DATAVALUE_IMPORT-2.34.import-export-app-fixture.json")
     assert "conflicts" not in body
     summary = parse_data_import_summary(body)
-    assert summary.status == "SUCCESS"
-    assert summary.ok
-    assert (summary.imported, summary.updated, summary.ignored, summary.deleted) == (0, 0, 0, 0)
     assert summary.conflicts == []
     assert summary.web_message is None
 

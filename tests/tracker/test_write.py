@@ -26,9 +26,7 @@ def _job_added(base: str = API) -> dict:
 
 
 def _writer(client: Client, fake: FakeTime, **kw) -> TrackerWriter:
-    polling = Polling(
-        interval=1.0, backoff=2.0, max_interval=4.0, sleep=fake.sleep, clock=fake.clock, **kw
-    )
+    polling = Polling(interval=1.0, backoff=2.0, max_interval=4.0, **fake.timing, **kw)
     return TrackerWriter(client, polling=polling)
 
 

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.text import capfirst
+
 #: What one unit of a run's main figures is, by run kind.
 ITEMS: dict[str, str] = {
     "transfer": "values",
@@ -96,7 +98,7 @@ PERCENT_KEYS = frozenset({"average_compliance"})
 def humanise(key: str) -> str:
     """`skipped_chunks` -> "Skipped chunks": the fallback label of a key nobody named."""
     words = key.replace("_", " ").replace("-", " ").strip()
-    return words[:1].upper() + words[1:] if words else key
+    return capfirst(words) or key
 
 
 def stat_label(key: str, kind: str = "") -> str:
@@ -104,7 +106,7 @@ def stat_label(key: str, kind: str = "") -> str:
     if label is None:
         return humanise(key)
     label = label.replace("{items}", ITEMS.get(kind, "items"))
-    return label[:1].upper() + label[1:]
+    return capfirst(label)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from django import template
 from django.http import QueryDict
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 
 from dhis2.periods import PeriodError, parse_period
 from jobs.labels import stat_label as _stat_label
@@ -111,7 +112,7 @@ def page_url(context: template.Context, number: int, param: str = "page", **extr
 def relative_label(choice: str) -> str:
     """A relative period choice in words: `LAST_3_MONTHS` -> "Last 3 months"."""
     words = str(choice or "").replace("_", " ").lower().strip()
-    return words[:1].upper() + words[1:]
+    return capfirst(words)
 
 
 _UID_TOKEN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]{10}(?![A-Za-z0-9])")

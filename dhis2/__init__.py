@@ -2,6 +2,8 @@
 
 Entry points: `Client` (HTTP, retries, typed errors, paging), `dhis2.imports` (import answers of
 every DHIS2 version), `dhis2.async_jobs` (waiting for async imports), `Version`, UID helpers.
+Everything `dhis2.errors` exports is exported here too: the typed errors and the functions that
+classify a failure (`error_for_status`, `web_message_text`...), listed once, in `errors.__all__`.
 """
 
 from __future__ import annotations

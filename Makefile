@@ -62,10 +62,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: install  ## mypy (django-stubs) over the DHIS2 client and the transfer engine
+typecheck: install  ## mypy (strict, django-stubs) over the DHIS2 client, every operation's core, the jobs
 	$(VENV)/bin/mypy
 
-contracts: install  ## import-linter: dhis2 and the engine import no Django, no app imports simulator
+contracts: install  ## import-linter: dhis2 and the operation cores import no Django, no app imports simulator
 	$(VENV)/bin/lint-imports
 
 format: install

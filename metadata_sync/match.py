@@ -321,9 +321,9 @@ def match_type(
             keys = [(name, mapper(type_, src.get("parent")))]
         elif type_ == "categoryOptionCombos":
             combo = mapper("categoryCombos", src.get("categoryCombo"))
-            options = [mapper("categoryOptions", o) for o in src.get("categoryOptions") or ()]
-            if options and None not in options:
-                keys.append(("options", combo, frozenset(options)))
+            mapped = [mapper("categoryOptions", o) for o in src.get("categoryOptions") or ()]
+            if mapped and None not in mapped:
+                keys.append(("options", combo, frozenset(mapped)))
             keys.append(("name", combo, name))
         done = False
         for key in keys:

@@ -118,9 +118,8 @@ class Payload:
 
 
 def _ref_id(value: Any) -> str | None:
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
+    uid = value.get("id") if isinstance(value, dict) else None
+    return uid if isinstance(uid, str) else None
 
 
 def _dependencies(type_: str, obj: Mapping[str, Any]) -> Iterator[tuple[str, str]]:

@@ -25,8 +25,8 @@ __all__ = ["EventPreview", "count_events", "preview_events"]
 def _total(body: Any) -> int | None:
     if not isinstance(body, dict):
         return None
-    pager = body.get("pager") if isinstance(body.get("pager"), dict) else body
-    total = pager.get("total")
+    pager = body.get("pager")
+    total = (pager if isinstance(pager, dict) else body).get("total")
     return total if isinstance(total, int) and not isinstance(total, bool) else None
 
 

@@ -186,8 +186,9 @@ def page_is_last(
             return True  # no paging at all: one answer held everything
     if count == 0:
         return True
-    if isinstance(pager.get("isLastPage"), bool):
-        return pager["isLastPage"]
+    last_page = pager.get("isLastPage")
+    if isinstance(last_page, bool):
+        return last_page
     if pager.get("nextPage"):
         return False
     page_count = pager.get("pageCount")

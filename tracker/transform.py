@@ -54,9 +54,7 @@ class EventMappings:
 
     def merged_over(self, base: EventMappings) -> EventMappings:
         """These mappings on top of `base` (e.g. a transfer's own rows over the profile's)."""
-        return EventMappings(
-            **{k: {**getattr(base, k), **getattr(self, k)} for k in self.KINDS}  # type: ignore[arg-type]
-        )
+        return EventMappings(**{k: {**getattr(base, k), **getattr(self, k)} for k in self.KINDS})
 
 
 def _mapped(mapping: dict[str, str], value: Any) -> Any:

@@ -62,7 +62,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: install  ## mypy (strict, django-stubs) over the DHIS2 client, every operation's core, the jobs
+typecheck: install  ## mypy (strict, django-stubs) over every module but tests and migrations
 	$(VENV)/bin/mypy
 
 contracts: install  ## import-linter: dhis2 and the operation cores import no Django, no app imports simulator

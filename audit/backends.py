@@ -14,8 +14,8 @@ from axes.backends import AxesStandaloneBackend
 from django.http import HttpRequest
 
 
-class RequestAxesBackend(AxesStandaloneBackend):
-    def authenticate(  # type: ignore[override]
+class RequestAxesBackend(AxesStandaloneBackend):  # type: ignore[misc]  # axes ships no types
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,
@@ -24,4 +24,7 @@ class RequestAxesBackend(AxesStandaloneBackend):
     ) -> None:
         if request is None:
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        # Untyped (Any) in axes; it returns None or raises.
+        return super().authenticate(  # type: ignore[no-any-return]
+            request, username=username, password=password, **kwargs
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import Any
 
 from axes.helpers import get_cool_off
 from django.conf import settings
@@ -35,7 +36,7 @@ def lockout_message(request: HttpRequest) -> str:
 def lockout_response(
     request: HttpRequest,
     original_response: HttpResponse | None = None,
-    credentials: dict | None = None,
+    credentials: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """AXES_LOCKOUT_CALLABLE: JSON for the API, the lock-out page for the browser."""
     message = lockout_message(request)
@@ -52,8 +53,9 @@ def client_ip(request: HttpRequest) -> str | None:
     lock-out. Otherwise REMOTE_ADDR.
     """
     if settings.AXES_BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        forwarded: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
         hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
         if hops:
             return hops[-1]
-    return request.META.get("REMOTE_ADDR")
+    remote_addr: str | None = request.META.get("REMOTE_ADDR")
+    return remote_addr

@@ -14,9 +14,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from auditlog.models import LogEntry
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model
+
+from accounts.actors import Actor
 
 LAUNCHED = "launched"
 CANCELLED = "cancelled"
@@ -32,11 +34,11 @@ RUN_ACTIONS = (LAUNCHED, CANCELLED)
 ACTIONS = (*CHANGE_ACTIONS, *RUN_ACTIONS)
 
 
-def _actor(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+def _actor(user: Actor) -> User | None:
     return user if user is not None and user.is_authenticated else None
 
 
-def record_run_action(action: str, run: Model, *, user: AbstractBaseUser | None) -> LogEntry:
+def record_run_action(action: str, run: Model, *, user: Actor) -> LogEntry:
     """Record that `user` (None: the system, e.g. a schedule) launched or cancelled `run`."""
     if action not in RUN_ACTIONS:
         raise ValueError(f"Unknown run action {action!r}; use one of {', '.join(RUN_ACTIONS)}.")

@@ -115,9 +115,10 @@ def _platform_runs(
 
 def _root(url: str) -> str:
     """The uid of the simulator's level-1 org unit."""
-    return _get(url, "/api/organisationUnits", filter="level:eq:1", fields="id")[
+    uid: str = _get(url, "/api/organisationUnits", filter="level:eq:1", fields="id")[
         "organisationUnits"
     ][0]["id"]
+    return uid
 
 
 # --- 1 and 2: aggregate transfer ------------------------------------------------------------
@@ -248,7 +249,12 @@ def aggregate(opts: Options, tmp: Path, *, elements: int, label: str, baselines:
 
 
 def _count_values(url: str, data_set: str, root: str, periods: list[str]) -> int:
-    params = [("dataSet", data_set), ("orgUnit", root), ("children", "true")]
+    # httpx's list form wants its own (invariant) value type: str | int | float | bool | None.
+    params: list[tuple[str, str | int | float | bool | None]] = [
+        ("dataSet", data_set),
+        ("orgUnit", root),
+        ("children", "true"),
+    ]
     params += [("period", p) for p in periods]
     response = httpx.get(f"{url}/api/dataValueSets", params=params, auth=AUTH, timeout=600)
     response.raise_for_status()

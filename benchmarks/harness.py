@@ -116,7 +116,7 @@ class TreePeak:
                 resident = max(resident, vm_hwm_mb(pid, "VmRSS"))
         self.resident.append((now, resident))
 
-    def resident_profile(self, since: float, points: int = 10) -> list[float]:
+    def resident_profile(self, since: float, points: int = 10) -> list[int]:
         """The largest worker's resident set size (MB) at `points` even steps from `since`
         (a `time.monotonic()`) to now: flat when a run's memory does not grow with its size."""
         window = [mb for at, mb in self.resident if at >= since]
@@ -193,7 +193,9 @@ def served_simulator(
 # --- child processes that report their own peak ---------------------------------------------
 
 
-def run_child(entry: str, config: dict[str, Any], env: dict[str, str] | None = None) -> dict:
+def run_child(
+    entry: str, config: dict[str, Any], env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run ``python -m benchmarks.child <entry>``; it prints one JSON line with its figures,
     including its own ``peak_rss_mb`` read just before it exits."""
     done = subprocess.run(
@@ -206,7 +208,8 @@ def run_child(entry: str, config: dict[str, Any], env: dict[str, str] | None = N
     )
     if done.returncode != 0:
         raise RuntimeError(f"{entry} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 # --- the platform ----------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def profile_aggregate(opts: Options, tmp: Path) -> None:
         with _GcTimer() as gc_time:
             profiler.start()
             execute_run(run.pk)
-            profiler.stop()
+            session = profiler.stop()  # also kept as `profiler.last_session`
         seconds = time.perf_counter() - began
         cpu = time.process_time() - cpu_began
         run = Run.objects.get(pk=run.pk)
@@ -86,7 +86,6 @@ def profile_aggregate(opts: Options, tmp: Path) -> None:
             f"({gc_time.full} full); by generation "
             + ", ".join(f"{g}: {t:.2f} s" for g, t in sorted(gc_time.by_generation.items()))
         )
-        session = profiler.last_session
         totals: dict[str, float] = defaultdict(float)
         _self_times(session.root_frame(), totals)
         print("\nself time of the calling thread (pyinstrument samples that thread only)")

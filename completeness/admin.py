@@ -19,7 +19,9 @@ from .results import RowFilter, filter_rows
 from .services import start_completeness_assessment
 
 
-class _ReadOnly(admin.ModelAdmin):
+class _ReadOnly:
+    """For a `ModelAdmin` (listed before it): nothing is added or changed here."""
+
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
@@ -28,7 +30,9 @@ class _ReadOnly(admin.ModelAdmin):
 
 
 @admin.register(CompletenessAssessment)
-class CompletenessAssessmentAdmin(LaunchAdminMixin, _ReadOnly):
+class CompletenessAssessmentAdmin(
+    LaunchAdminMixin, _ReadOnly, admin.ModelAdmin[CompletenessAssessment]
+):
     list_display = [
         "__str__", "instance", "assessed", "compliant", "non_compliant", "no_data",
         "average_compliance", "registered", "run_status", "created_by",
@@ -82,7 +86,7 @@ def _assessment_first(model: type[models.Model]) -> list[str]:
 
 
 @admin.register(CompletenessRow)
-class CompletenessRowAdmin(_ReadOnly):
+class CompletenessRowAdmin(_ReadOnly, admin.ModelAdmin[CompletenessRow]):
     list_display = [
         "org_unit_name", "org_unit", "level", "period", "compliance", "compliant", "no_data",
         "registered",
@@ -97,7 +101,7 @@ class CompletenessRowAdmin(_ReadOnly):
 
 
 @admin.register(CompletenessRollup)
-class CompletenessRollupAdmin(_ReadOnly):
+class CompletenessRollupAdmin(_ReadOnly, admin.ModelAdmin[CompletenessRollup]):
     list_display = [
         "org_unit_name", "level", "period", "assessed", "compliant", "non_compliant", "no_data",
         "average_compliance", "compliant_percent",

@@ -9,6 +9,7 @@ parse; `services.create_assessment` and `services.start_completeness_mark` valid
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -45,8 +46,10 @@ def drf_errors(exc: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError({"non_field_errors": exc.messages})
 
 
-class CompletenessCreateSerializer(serializers.Serializer):
-    instance = serializers.PrimaryKeyRelatedField(queryset=Instance.objects.all())
+class CompletenessCreateSerializer(serializers.Serializer[None]):
+    # A declared field named like `BaseSerializer.instance`: the serializer's metaclass takes
+    # it off the class into `_declared_fields`, so the two never meet (the stubs cannot tell).
+    instance = serializers.PrimaryKeyRelatedField(queryset=Instance.objects.all())  # type: ignore[assignment]
     data_set = serializers.CharField(max_length=50)
     periods = serializers.ListField(
         child=serializers.CharField(max_length=30), required=False, default=list
@@ -83,7 +86,7 @@ class CompletenessCreateSerializer(serializers.Serializer):
         )
 
 
-class CompletenessAssessmentSerializer(serializers.ModelSerializer):
+class CompletenessAssessmentSerializer(serializers.ModelSerializer[CompletenessAssessment]):
     """An assessment: its parameters, its (latest) run and the summary."""
 
     instance_name = serializers.CharField(source="instance.name", read_only=True)
@@ -116,7 +119,7 @@ class CompletenessAssessmentSerializer(serializers.ModelSerializer):
         return data
 
 
-class CompletenessRowSerializer(serializers.ModelSerializer):
+class CompletenessRowSerializer(serializers.ModelSerializer[CompletenessRow]):
     class Meta:
         model = CompletenessRow
         fields = [
@@ -125,12 +128,12 @@ class CompletenessRowSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class CompletenessRowRef(serializers.Serializer):
+class CompletenessRowRef(serializers.Serializer[None]):
     org_unit = serializers.CharField(max_length=50)
     period = serializers.CharField(max_length=30)
 
 
-class CompletenessMarkSerializer(serializers.Serializer):
+class CompletenessMarkSerializer(serializers.Serializer[None]):
     action = serializers.ChoiceField(choices=list(MARK_ACTIONS))
     rows = CompletenessRowRef(many=True, required=False)
     compliant = serializers.BooleanField(required=False, default=False)
@@ -142,7 +145,12 @@ class _FileRenderer(renderers.BaseRenderer):
 
     charset = None
 
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context=None):
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         return json.dumps(data).encode() if data is not None else b""
 
 

@@ -78,7 +78,7 @@ class AssessmentForm(forms.Form):
 
     def add_service_errors(self, exc: ValidationError) -> None:
         """What `create_assessment` refused, on the inputs it is about (the rest on top)."""
-        errors = (
+        errors: dict[str, list[str]] = (
             exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
         )
         show_service_errors(self, errors, inputs=self.SERVICE_FIELDS)

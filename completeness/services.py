@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Unpack
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.actors import Actor
 from connections.crypto import CredentialDecryptionError
 from connections.models import Instance
 from connections.services import CredentialsMissing, client_for
@@ -140,9 +140,7 @@ def _org_unit_names(client: Any, uids: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def create_assessment(
-    data: AssessmentInput, *, user: AbstractBaseUser | None
-) -> CompletenessAssessment:
+def create_assessment(data: AssessmentInput, *, user: Actor) -> CompletenessAssessment:
     """Validate `data` (locally, then against the instance's DHIS2) and save the assessment.
 
     Raises `ValidationError` with a dict keyed by field: forms show it as field errors, the API
@@ -228,7 +226,7 @@ def start_completeness_assessment(
 
 
 def create_and_start_assessment(
-    data: AssessmentInput, *, user: AbstractBaseUser | None, trigger: str
+    data: AssessmentInput, *, user: Actor, trigger: str
 ) -> tuple[CompletenessAssessment, Run]:
     """What the form and the API do: save the assessment and queue its first run, together."""
     with transaction.atomic():

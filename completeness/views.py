@@ -13,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -156,7 +156,7 @@ def assessment_mark(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @permission_required(VIEW, raise_exception=True)
-def assessment_export(request: HttpRequest, pk: int) -> HttpResponse:
+def assessment_export(request: HttpRequest, pk: int) -> HttpResponse | StreamingHttpResponse:
     assessment = get_object_or_404(CompletenessAssessment.objects.select_related("instance"), pk=pk)
     fmt = request.GET.get("format", "csv")
     part = request.GET.get("part", "rows")

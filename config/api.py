@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import ProtectedError
+from django.http import HttpResponse
 from django.urls import include, path
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -25,7 +29,7 @@ from tracker.api import EventTransferErrorViewSet, EventTransferViewSet
 from transfers.api import RunConflictViewSet, TransferViewSet
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DHIS2 and credential problems reach API users as messages, never as a 500.
 
     A DHIS2 that fails to answer is a bad gateway (502) from our side; a credential that cannot
@@ -49,8 +53,11 @@ class TokenView(ObtainAuthToken):
 
     permission_classes = [AllowAny]
 
+    # The lock-out answer (audit.lockout) is a plain HttpResponse; APIView.dispatch passes it on.
     @extend_schema(responses=inline_serializer("TokenResponse", {"token": serializers.CharField()}))
-    def post(self, request, *args, **kwargs):
+    def post(  # type: ignore[override]
+        self, request: Request, *args: Any, **kwargs: Any
+    ) -> Response | HttpResponse:
         try:
             return super().post(request, *args, **kwargs)
         except serializers.ValidationError:

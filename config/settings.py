@@ -12,11 +12,17 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
-import environ
+import django_stubs_ext
+import environ  # type: ignore[import-untyped]  # django-environ ships no types
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
+
+# Django's admin, form and formset classes are generic in django-stubs only; this lets them be
+# subscripted at run time too (`admin.ModelAdmin[Transfer]`), as the typed modules write them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,7 +46,8 @@ def _development_keys() -> dict[str, str]:
     """Create (once) and return the local development keys, announcing it on stderr."""
     path = BASE_DIR / ".local" / "dev-keys.json"
     if path.exists():
-        return json.loads(path.read_text())
+        existing: dict[str, str] = json.loads(path.read_text())
+        return existing
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = {
         "SECRET_KEY": get_random_secret_key(),
@@ -49,7 +56,8 @@ def _development_keys() -> dict[str, str]:
     try:  # owner-only from the first byte; O_EXCL: a process starting alongside keeps its keys
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return json.loads(path.read_text())
+        theirs: dict[str, str] = json.loads(path.read_text())
+        return theirs
     with os.fdopen(fd, "w") as fh:
         fh.write(json.dumps(keys, indent=2))
     print(
@@ -320,7 +328,7 @@ SPECTACULAR_SETTINGS = {
 # second worker while the first still runs; runs are never retried by the queue (max_attempts=1):
 # a failed run is resumed on purpose by a user, from its checkpoint.
 Q_TIMEOUT: int = env.int("Q_TIMEOUT", default=6 * 3600)
-Q_CLUSTER: dict = {
+Q_CLUSTER: dict[str, Any] = {
     "name": "dhis2sync",
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": Q_TIMEOUT,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -10,10 +12,13 @@ from .forms import ConnectionProfileForm, InstanceForm
 from .models import ConnectionProfile, Instance
 from .services import save_instance, save_profile, test_connection
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
+
 
 @admin.register(Instance)
 @method_decorator(sensitive_post_parameters("password", "token"), name="changeform_view")
-class InstanceAdmin(admin.ModelAdmin):
+class InstanceAdmin(admin.ModelAdmin[Instance]):
     form = InstanceForm
     list_display = [
         "name",
@@ -36,7 +41,7 @@ class InstanceAdmin(admin.ModelAdmin):
         ),
     ]
 
-    def get_fieldsets(self, request: HttpRequest, obj: Instance | None = None):
+    def get_fieldsets(self, request: HttpRequest, obj: Instance | None = None) -> _FieldsetSpec:
         fieldsets = super().get_fieldsets(request, obj)
         if not self.has_change_permission(request, obj):
             # Read-only viewers (operators) never get the secret inputs at all.
@@ -52,7 +57,7 @@ class InstanceAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Instance, form: InstanceForm, change: bool
     ) -> None:
         """Saved by the service, which the form's validation already ran."""
-        save_instance(obj, user=request.user, **form.service_fields())  # type: ignore[arg-type]
+        save_instance(obj, user=request.user, **form.service_fields())
 
     @admin.action(description="Test connection", permissions=["test"])
     def test_connections(self, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
@@ -63,7 +68,7 @@ class InstanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConnectionProfile)
-class ConnectionProfileAdmin(admin.ModelAdmin):
+class ConnectionProfileAdmin(admin.ModelAdmin[ConnectionProfile]):
     form = ConnectionProfileForm
     list_display = ["name", "source", "destination"]
     list_select_related = ["source", "destination"]

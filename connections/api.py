@@ -24,7 +24,7 @@ from .models import ConnectionProfile, Instance
 from .services import client_for, save_instance, save_profile, test_connection
 
 
-class InstanceSerializer(SavedByServiceMixin, serializers.ModelSerializer):
+class InstanceSerializer(SavedByServiceMixin, serializers.ModelSerializer[Instance]):
     password = serializers.CharField(
         write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
     )
@@ -43,17 +43,17 @@ class InstanceSerializer(SavedByServiceMixin, serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = ["version", "version_checked_at", "last_check_ok", "last_check_message"]
 
-    def save_with(self, obj: Instance | None, data: dict, *, user: Any) -> Instance:
+    def save_with(self, obj: Instance | None, data: dict[str, Any], *, user: Any) -> Instance:
         return save_instance(obj, user=user, **data)
 
 
-class ConnectionTestSerializer(serializers.Serializer):
+class ConnectionTestSerializer(serializers.Serializer[dict[str, Any]]):
     ok = serializers.BooleanField()
     version = serializers.CharField(allow_null=True)
     message = serializers.CharField()
 
 
-class InstanceViewSet(viewsets.ModelViewSet):
+class InstanceViewSet(viewsets.ModelViewSet[Instance]):
     required_perms: list[str] | None = None  # set per action, read by RolePermission
     queryset = Instance.objects.all()
     serializer_class = InstanceSerializer
@@ -148,18 +148,20 @@ class InstanceViewSet(viewsets.ModelViewSet):
         return Response(items)
 
 
-class ConnectionProfileSerializer(SavedByServiceMixin, serializers.ModelSerializer):
+class ConnectionProfileSerializer(
+    SavedByServiceMixin, serializers.ModelSerializer[ConnectionProfile]
+):
     class Meta:
         model = ConnectionProfile
         fields = ["id", "name", "source", "destination", "description"]
 
     def save_with(
-        self, obj: ConnectionProfile | None, data: dict, *, user: Any
+        self, obj: ConnectionProfile | None, data: dict[str, Any], *, user: Any
     ) -> ConnectionProfile:
         return save_profile(obj, user=user, **data)
 
 
-class ConnectionProfileViewSet(viewsets.ModelViewSet):
+class ConnectionProfileViewSet(viewsets.ModelViewSet[ConnectionProfile]):
     required_perms: list[str] | None = None  # set per action, read by RolePermission
     queryset = ConnectionProfile.objects.select_related("source", "destination")
     serializer_class = ConnectionProfileSerializer

@@ -34,7 +34,7 @@ def list_data_sets(client: Client, *, search: str = "") -> list[dict[str, Any]]:
     return [{k: d.get(k) for k in ("id", "name", "code", "periodType")} for d in items]
 
 
-def _combos(combo: dict | None) -> list[dict[str, Any]]:
+def _combos(combo: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [
         {"id": c["id"], "name": c.get("name", ""), "code": c.get("code")}
         for c in (combo or {}).get("categoryOptionCombos", [])

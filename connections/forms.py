@@ -5,6 +5,8 @@ sent back to the browser."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -14,7 +16,7 @@ from .services import INSTANCE_FIELDS, PROFILE_FIELDS, prepare_instance, prepare
 _KEEP = "Leave blank to keep the stored value."
 
 
-class InstanceForm(forms.ModelForm):
+class InstanceForm(forms.ModelForm[Instance]):
     password = forms.CharField(
         required=False, widget=forms.PasswordInput(render_value=False), help_text=_KEEP
     )
@@ -29,7 +31,7 @@ class InstanceForm(forms.ModelForm):
         model = Instance
         fields = list(INSTANCE_FIELDS)
 
-    def service_fields(self) -> dict[str, object]:
+    def service_fields(self) -> dict[str, Any]:
         """The parsed input, as `save_instance` takes it."""
         data = self.cleaned_data
         fields = {name: data[name] for name in INSTANCE_FIELDS if name in data}
@@ -38,17 +40,17 @@ class InstanceForm(forms.ModelForm):
     def _post_clean(self) -> None:
         # The service decides (instead of the model validation a ModelForm runs here).
         try:
-            prepare_instance(self.instance, **self.service_fields())  # type: ignore[arg-type]
+            prepare_instance(self.instance, **self.service_fields())
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]  # BaseModelForm's, not in the stubs
 
 
-class ConnectionProfileForm(forms.ModelForm):
+class ConnectionProfileForm(forms.ModelForm[ConnectionProfile]):
     class Meta:
         model = ConnectionProfile
         fields = list(PROFILE_FIELDS)
 
-    def service_fields(self) -> dict[str, object]:
+    def service_fields(self) -> dict[str, Any]:
         return {
             name: self.cleaned_data[name] for name in PROFILE_FIELDS if name in self.cleaned_data
         }
@@ -57,4 +59,4 @@ class ConnectionProfileForm(forms.ModelForm):
         try:
             prepare_profile(self.instance, **self.service_fields())
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]  # as above

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Unpack
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from accounts.actors import Actor
 from dhis2.auth import BasicAuth, TokenAuth
 from dhis2.client import Client, RetryEvent, RetryPolicy
 from dhis2.errors import Dhis2Error
@@ -105,7 +105,7 @@ def prepare_instance(
 def save_instance(
     instance: Instance | None,
     *,
-    user: AbstractBaseUser | None,
+    user: Actor,
     password: str | None = None,
     token: str | None = None,
     **fields: object,
@@ -137,7 +137,7 @@ def prepare_profile(profile: ConnectionProfile | None, **fields: object) -> Conn
 
 
 def save_profile(
-    profile: ConnectionProfile | None, *, user: AbstractBaseUser | None, **fields: object
+    profile: ConnectionProfile | None, *, user: Actor, **fields: object
 ) -> ConnectionProfile:
     """Create (`profile=None`) or update a connection profile; raises `ValidationError` keyed
     by field. Pointing it at another source or destination resets the incremental watermarks

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, overload
+from typing import Any, Self, overload
 
 __all__ = ["MajorSwitch", "Version"]
 
@@ -82,7 +82,7 @@ class Version:
         self._key: tuple[tuple[int, ...], int] = (tuple(trimmed), 0 if self.snapshot else 1)
 
     @classmethod
-    def parse(cls, raw: str) -> Version:
+    def parse(cls, raw: str) -> Self:
         """Parse a version string; raises ValueError with an example of a valid one."""
         return cls(raw)
 

@@ -3,8 +3,9 @@ schedules (CRUD, cron preview, pause, resume, run now)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -19,14 +20,14 @@ from .registry import OPERATIONS, job_type_choices
 from .services import Busy, request_cancel
 
 
-class RunLogEntrySerializer(serializers.ModelSerializer):
+class RunLogEntrySerializer(serializers.ModelSerializer[RunLogEntry]):
     class Meta:
         model = RunLogEntry
         fields = ["id", "time", "level", "message"]
 
 
-class RunSerializer(serializers.ModelSerializer):
-    started_by = serializers.SlugRelatedField(
+class RunSerializer(serializers.ModelSerializer[Run]):
+    started_by: serializers.SlugRelatedField[AbstractBaseUser] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)
@@ -48,16 +49,19 @@ class RunDetailSerializer(RunSerializer):
         fields = [*RunSerializer.Meta.fields, "log"]
         read_only_fields = fields
 
-    def get_log(self, run: Run) -> list[dict]:
-        return RunLogEntrySerializer(run.log_entries.all(), many=True).data
+    def get_log(self, run: Run) -> list[dict[str, Any]]:
+        # `many=True` makes a ListSerializer, whose data is a list; the stubs see the child's.
+        return cast(
+            list[dict[str, Any]], RunLogEntrySerializer(run.log_entries.all(), many=True).data
+        )
 
 
-class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Run]):
     required_perms: list[str] | None = None  # set per action, read by RolePermission
     queryset = Run.objects.select_related("started_by")
     filterset_fields = ["kind", "status", "trigger", "target", "schedule"]
 
-    def get_serializer_class(self) -> type[serializers.Serializer]:
+    def get_serializer_class(self) -> type[RunSerializer]:
         return RunDetailSerializer if self.action == "retrieve" else RunSerializer
 
     @extend_schema(request=None, responses=RunSerializer)
@@ -90,7 +94,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 
 @extend_schema_field({"type": "array", "items": {"type": "string", "format": "email"}})
-class EmailListField(serializers.Field):
+class EmailListField(serializers.Field[str, Any, list[str], Any]):
     """Stored comma-separated; read as a list; written as a list or a comma-separated string."""
 
     def to_representation(self, value: str) -> list[str]:
@@ -123,7 +127,7 @@ class JobTypeField(serializers.CharField):
         return value
 
 
-class RunSummarySerializer(serializers.ModelSerializer):
+class RunSummarySerializer(serializers.ModelSerializer[Run]):
     skipped = serializers.SerializerMethodField()
 
     class Meta:
@@ -135,12 +139,14 @@ class RunSummarySerializer(serializers.ModelSerializer):
         return run.status == Run.Status.SKIPPED
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ScheduleSerializer(serializers.ModelSerializer[Schedule]):
     job_type = JobTypeField(max_length=30)
     notify_emails = EmailListField(required=False)
     description = serializers.SerializerMethodField(help_text="The cron expression in words.")
     # `last_run` is the run's id, like every other reference in the API; the summary is beside.
-    last_run = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+    last_run: serializers.PrimaryKeyRelatedField[Run] = serializers.PrimaryKeyRelatedField(
+        read_only=True, allow_null=True
+    )
     last_run_detail = RunSummarySerializer(source="last_run", read_only=True, allow_null=True)
 
     class Meta:
@@ -166,7 +172,9 @@ class ScheduleSerializer(serializers.ModelSerializer):
         job_id = attrs.get("job_id", getattr(self.instance, "job_id", None))
         if "job_type" in attrs or "job_id" in attrs:
             try:
-                schedules.validate_job(job_type, job_id)
+                # A string here: on create both fields are required, on update it is the
+                # instance's when the request leaves it out.
+                schedules.validate_job(cast(str, job_type), job_id)
             except DjangoValidationError as exc:
                 raise serializers.ValidationError(exc.message_dict) from None
         return attrs
@@ -181,14 +189,14 @@ class ScheduleSerializer(serializers.ModelSerializer):
         return schedules.save_schedule(instance, user=self.context["request"].user)
 
 
-class PreviewSerializer(serializers.Serializer):
+class PreviewSerializer(serializers.Serializer[None]):
     cron = serializers.CharField()
     timezone = serializers.CharField()
     description = serializers.CharField()
     next_runs = serializers.ListField(child=serializers.DateTimeField())
 
 
-class ScheduleViewSet(viewsets.ModelViewSet):
+class ScheduleViewSet(viewsets.ModelViewSet[Schedule]):
     """Schedules. Admins create, change, delete, pause and resume; operators read and run now."""
 
     required_perms: list[str] | None = None  # set per action, read by RolePermission

@@ -1,8 +1,10 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def _ensure_housekeeping(sender, **kwargs) -> None:
+def _ensure_housekeeping(sender: AppConfig, **kwargs: Any) -> None:
     from .qschedules import ensure_housekeeping
 
     ensure_housekeeping()

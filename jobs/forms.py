@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -35,7 +35,7 @@ def job_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     return groups
 
 
-class ScheduleForm(forms.ModelForm):
+class ScheduleForm(forms.ModelForm[Schedule]):
     job = forms.ChoiceField(
         label="What to run", help_text="The saved transfer (or other job) this schedule starts."
     )
@@ -70,9 +70,11 @@ class ScheduleForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # The admin drops both fields for read-only viewers (operators).
         if "job" in self.fields:
-            self.fields["job"].choices = [("", "---------"), *job_choices()]
+            job = cast(forms.ChoiceField, self.fields["job"])
+            job.choices = [("", "---------"), *job_choices()]
         if "timezone" in self.fields:
-            self.fields["timezone"].choices = timezone_choices()
+            zone = cast(forms.ChoiceField, self.fields["timezone"])
+            zone.choices = timezone_choices()
         if self.instance.pk:
             self.initial.setdefault("job", self.instance.target)
         else:
@@ -89,7 +91,7 @@ class ScheduleForm(forms.ModelForm):
         return validate_emails(self.cleaned_data.get("notify_emails", ""))
 
     def clean_job(self) -> str:
-        value = self.cleaned_data.get("job", "")
+        value: str = self.cleaned_data.get("job", "")
         job_type, _, job_id = value.partition(":")
         try:
             validate_job(job_type, job_id)
@@ -103,4 +105,4 @@ class ScheduleForm(forms.ModelForm):
         if job:
             job_type, _, job_id = job.partition(":")
             self.instance.job_type, self.instance.job_id = job_type, int(job_id)
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # BaseForm's hook; not in django-stubs

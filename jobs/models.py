@@ -6,18 +6,29 @@ diagnosed) even when the queue or the worker is down.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.expressions import Combinable
 
 from .registry import target_for
 
+_M = TypeVar("_M", bound=models.Model)
 
+
+@overload
+def optional_link(
+    to: type[_M], *, related_name: str = ..., **options: Any
+) -> models.ForeignKey[_M | Combinable | None, _M | None]: ...
+@overload
+def optional_link(
+    to: str, *, related_name: str = ..., **options: Any
+) -> models.ForeignKey[Any, Any]: ...
 def optional_link(
     to: type[models.Model] | str, *, related_name: str = "+", **options: Any
-) -> models.ForeignKey:
+) -> models.ForeignKey[Any, Any]:
     """A link that is emptied, never cascaded, when what it names is deleted: a run, a job
     or an assessment outlives the user, run or schedule it mentions. No reverse accessor
     unless `related_name` asks for one."""
@@ -26,8 +37,10 @@ def optional_link(
     )
 
 
-def user_link(*, editable: bool = True) -> models.ForeignKey:
-    """Who started or created a row (kept as NULL when the account is deleted)."""
+def user_link(*, editable: bool = True) -> models.ForeignKey[Any, Any]:
+    """Who started or created a row (kept as NULL when the account is deleted).
+
+    Typed `Any`: the user model is swappable, named by `AUTH_USER_MODEL`."""
     return optional_link(settings.AUTH_USER_MODEL, editable=editable)
 
 
@@ -259,8 +272,9 @@ class Schedule(models.Model):
     @property
     def badge_class(self) -> str:
         """The `status-*` badge class of app.css that matches this status."""
-        return {
+        classes: dict[str, str] = {
             self.Status.ACTIVE: "status-succeeded",
             self.Status.PAUSED_BY_FAILURES: "status-failed",
             self.Status.DISABLED: "status-cancelled",
-        }.get(self.status, "")
+        }
+        return classes.get(self.status, "")

@@ -18,11 +18,12 @@ from functools import partial
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 from django_q.models import Schedule as QSchedule
+
+from accounts.actors import Actor
 
 from .models import Run, RunLogEntry, Schedule
 from .qschedules import RUNNER, arm, disarm
@@ -70,7 +71,7 @@ EDITABLE_FIELDS = [
 ]  # fmt: skip
 
 
-def save_schedule(schedule: Schedule, *, user: AbstractBaseUser | None = None) -> Schedule:
+def save_schedule(schedule: Schedule, *, user: Actor = None) -> Schedule:
     """Create or update a schedule and (re-)arm it.
 
     Switching `enabled` off makes it `disabled`; switching it back on re-activates it with a
@@ -108,7 +109,7 @@ def delete_schedule(schedule: Schedule) -> None:
         schedule.delete()
 
 
-def pause(schedule: Schedule, *, user: AbstractBaseUser | None = None) -> Schedule:
+def pause(schedule: Schedule, *, user: Actor = None) -> Schedule:
     """Switch a schedule off (status `disabled`) until it is resumed."""
     with transaction.atomic():
         schedule = _switch(schedule, enabled=False, status=Schedule.Status.DISABLED)
@@ -117,7 +118,7 @@ def pause(schedule: Schedule, *, user: AbstractBaseUser | None = None) -> Schedu
     return schedule
 
 
-def resume(schedule: Schedule, *, user: AbstractBaseUser | None = None) -> Schedule:
+def resume(schedule: Schedule, *, user: Actor = None) -> Schedule:
     """Clear the failure counter, switch the schedule on and arm it at its next time."""
     with transaction.atomic():
         schedule = _switch(
@@ -140,7 +141,7 @@ def _switch(schedule: Schedule, **fields: Any) -> Schedule:
     return schedule
 
 
-def _who(user: AbstractBaseUser | None) -> str:
+def _who(user: Actor) -> str:
     return user.get_username() if user is not None and user.is_authenticated else "the system"
 
 
@@ -158,7 +159,7 @@ def _job_missing_message(schedule: Schedule) -> str:
     return f"The {op.label.lower()} #{schedule.job_id} this schedule runs no longer exists."
 
 
-def _launch(schedule: Schedule, *, user: AbstractBaseUser | None, trigger: str, note: str) -> Run:
+def _launch(schedule: Schedule, *, user: Actor, trigger: str, note: str) -> Run:
     """Start the schedule's job through its operation's start function (raises Busy)."""
     op = OPERATIONS.get(schedule.job_type)
     obj = job_object(schedule)
@@ -171,7 +172,7 @@ def _launch(schedule: Schedule, *, user: AbstractBaseUser | None, trigger: str, 
     return run
 
 
-def run_now(schedule: Schedule, *, user: AbstractBaseUser | None, trigger: str) -> Run:
+def run_now(schedule: Schedule, *, user: Actor, trigger: str) -> Run:
     """Start the schedule's job at once (paused or not), as `user` through `trigger`.
 
     Raises Busy when a run of the same job is active (nothing is recorded: the person asking

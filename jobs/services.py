@@ -13,11 +13,11 @@ from typing import Any, Required, TypedDict, TypeVar, Unpack
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.actors import Actor
 from audit.services import CANCELLED, LAUNCHED, record_run_action
 
 from .enqueue import enqueue_run
@@ -64,7 +64,7 @@ def launch(
     kind: str,
     params: dict[str, Any] | None = None,
     *,
-    user: AbstractBaseUser | None,
+    user: Actor,
     trigger: str,
     title: str = "",
     target: str = "",
@@ -124,7 +124,7 @@ class StartOptions(TypedDict, total=False):
     Written once here so that every `start_<op>(obj, *, <its own options>, **start)` takes the
     same ones with the same defaults (`launch()`'s)."""
 
-    user: Required[AbstractBaseUser | None]
+    user: Required[Actor]
     trigger: Required[str]
     schedule: Schedule | None
     enqueue: bool
@@ -263,7 +263,7 @@ def finish_run(
     return True
 
 
-def request_cancel(run: Run, *, user: AbstractBaseUser | None = None) -> Run:
+def request_cancel(run: Run, *, user: Actor = None) -> Run:
     """Cancel a queued run at once; ask a running one to stop at its next progress report."""
     who = user.get_username() if user is not None and user.is_authenticated else "the system"
     if finish_run(

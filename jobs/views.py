@@ -103,7 +103,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         runs = Run.objects.select_related("started_by")
         failures = list(runs.filter(status=Run.Status.FAILED)[:5])
         for run in failures:
-            run.first_error_line = next(iter(run.error.strip().splitlines()), "")
+            # Read by the template only; not a field of the model.
+            run.first_error_line = next(iter(run.error.strip().splitlines()), "")  # type: ignore[attr-defined]
         context.update(
             active_runs=runs.filter(status__in=Run.ACTIVE)[:10],
             recent_runs=runs.exclude(status__in=Run.ACTIVE)[:10],
@@ -341,6 +342,8 @@ def schedule_run(request: HttpRequest, pk: int) -> HttpResponse:
         run = schedules.run_now(schedule, user=request.user, trigger=Run.Trigger.WEB)
     except Busy as exc:
         messages.warning(request, str(exc))
+        if exc.active is None:  # `Busy` may not know the active run
+            return redirect("schedule-detail", pk=pk)
         return redirect("run-detail", pk=exc.active.pk)
     except schedules.JobMissing as exc:
         messages.error(request, str(exc))

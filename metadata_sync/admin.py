@@ -3,6 +3,8 @@ with accept/reject for reviewers), profile mappings (admins edit and delete) and
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -18,7 +20,7 @@ from .models import AssessmentItem, MetadataAssessment, MetadataImportError, Pro
 
 
 @admin.register(MetadataAssessment)
-class MetadataAssessmentAdmin(LaunchAdminMixin, admin.ModelAdmin):
+class MetadataAssessmentAdmin(LaunchAdminMixin, admin.ModelAdmin[MetadataAssessment]):
     list_display = ["id", "profile", "status", "run", "created", "created_by", "items_link"]
     list_filter = ["status", "profile"]
     list_select_related = ["profile", "run", "created_by"]
@@ -51,7 +53,7 @@ def _assessment_name(assessment: MetadataAssessment) -> str:
 
 
 @admin.register(AssessmentItem)
-class AssessmentItemAdmin(admin.ModelAdmin):
+class AssessmentItemAdmin(admin.ModelAdmin[AssessmentItem]):
     list_display = [
         "source_name", "source_code", "source_id", "type", "status", "destination_name",
         "destination_id", "score", "decision",
@@ -74,7 +76,9 @@ class AssessmentItemAdmin(admin.ModelAdmin):
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("metadata_sync.review_assessment")
 
-    def _decide(self, request: HttpRequest, queryset: QuerySet[AssessmentItem], accept: bool):
+    def _decide(
+        self, request: HttpRequest, queryset: QuerySet[AssessmentItem], accept: bool
+    ) -> None:
         by_assessment: dict[int, list[int]] = {}
         for pk, assessment_id in queryset.values_list("pk", "assessment_id"):
             by_assessment.setdefault(assessment_id, []).append(pk)
@@ -100,13 +104,14 @@ class AssessmentItemAdmin(admin.ModelAdmin):
         self._decide(request, queryset, accept=False)
 
 
-class ProfileMappingForm(forms.ModelForm):
+class ProfileMappingForm(forms.ModelForm[ProfileMapping]):
     class Meta:
         model = ProfileMapping
         fields = ["destination_id"]
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        # A model form's `clean()` returns `cleaned_data`, never None (the stubs say a form's may).
+        data = cast(dict[str, Any], super().clean())
         try:
             services.validate_mapping(
                 type=self.instance.type,
@@ -119,7 +124,7 @@ class ProfileMappingForm(forms.ModelForm):
 
 
 @admin.register(ProfileMapping)
-class ProfileMappingAdmin(admin.ModelAdmin):
+class ProfileMappingAdmin(admin.ModelAdmin[ProfileMapping]):
     form = ProfileMappingForm
     list_display = ["profile", "type", "source_id", "destination_id", "accepted_by", "accepted_at"]
     list_filter = ["type", "profile"]
@@ -132,7 +137,7 @@ class ProfileMappingAdmin(admin.ModelAdmin):
 
 
 @admin.register(MetadataImportError)
-class MetadataImportErrorAdmin(admin.ModelAdmin):
+class MetadataImportErrorAdmin(admin.ModelAdmin[MetadataImportError]):
     list_display = ["run", "mode", "error_code", "type", "object_id", "object_name", "message"]
     list_filter = ["mode", "error_code"]
     list_select_related = ["run"]

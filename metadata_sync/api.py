@@ -42,6 +42,7 @@ from .models import AssessmentItem, MetadataAssessment, ProfileMapping
 from .schema import ORDER
 
 T = TypeVar("T")
+_Row = TypeVar("_Row")
 VIEW = "metadata_sync.view_metadataassessment"
 REVIEW = "metadata_sync.review_assessment"
 APPLY = "metadata_sync.apply_metadata"
@@ -58,21 +59,21 @@ def _service(call: Callable[[], T]) -> T:
 
 
 # --- serializers ------------------------------------------------------------------------------
-class AssessmentSerializer(serializers.ModelSerializer):
+class AssessmentSerializer(serializers.ModelSerializer[MetadataAssessment]):
     class Meta:
         model = MetadataAssessment
         fields = ["id", "profile", "types", "run", "status", "counts", "created", "created_by"]
         read_only_fields = fields
 
 
-class AssessmentRequestSerializer(serializers.Serializer):
+class AssessmentRequestSerializer(serializers.Serializer[None]):
     profile = serializers.PrimaryKeyRelatedField(queryset=ConnectionProfile.objects.all())
     types = serializers.ListField(
         child=serializers.CharField(), allow_empty=False, help_text=f"Of {', '.join(ORDER)}."
     )
 
 
-class ItemSerializer(serializers.ModelSerializer):
+class ItemSerializer(serializers.ModelSerializer[AssessmentItem]):
     class Meta:
         model = AssessmentItem
         fields = [
@@ -83,7 +84,7 @@ class ItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ItemsRequestSerializer(serializers.Serializer):
+class ItemsRequestSerializer(serializers.Serializer[None]):
     # max_value: a larger id cannot exist and would overflow the database query (a 500).
     items = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), allow_empty=False
@@ -102,7 +103,7 @@ class ApplyRequestSerializer(ItemsRequestSerializer):
     atomic_mode = serializers.ChoiceField(ATOMIC_MODES, default="ALL")
 
 
-class MappingSerializer(serializers.ModelSerializer):
+class MappingSerializer(serializers.ModelSerializer[ProfileMapping]):
     class Meta:
         model = ProfileMapping
         fields = [
@@ -126,7 +127,9 @@ class MappingSerializer(serializers.ModelSerializer):
 
 
 # --- views --------------------------------------------------------------------------------
-def _parse(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+def _parse(
+    serializer_class: type[serializers.Serializer[None]], request: Request
+) -> dict[str, Any]:
     body = serializer_class(data=request.data)
     body.is_valid(raise_exception=True)
     return dict(body.validated_data)
@@ -140,7 +143,7 @@ class MetadataAssessmentViewSet(LaunchedRecordViewSet):
     filterset_fields = ["profile", "status"]
     launch_perms = [VIEW, "jobs.launch_run"]  # operators run assessments
 
-    def filter_queryset(self, queryset: QuerySet[MetadataAssessment]) -> QuerySet:
+    def filter_queryset(self, queryset: QuerySet[Any, _Row]) -> QuerySet[Any, _Row]:
         # `status` and `type` of the items endpoint are item filters, not assessment filters.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
@@ -191,7 +194,10 @@ class MetadataAssessmentViewSet(LaunchedRecordViewSet):
         return api_start(
             lambda: _service(
                 lambda: services.start_metadata_apply(
-                    assessment, user=request.user, trigger=Run.Trigger.API, **data
+                    assessment,
+                    user=request.user,
+                    trigger=Run.Trigger.API,
+                    **data,
                 )
             )
         )
@@ -224,7 +230,7 @@ class MetadataAssessmentViewSet(LaunchedRecordViewSet):
     def _review(
         self,
         request: Request,
-        body: type[serializers.Serializer],
+        body: type[serializers.Serializer[None]],
         decide: Callable[[MetadataAssessment, dict[str, Any]], list[AssessmentItem]],
     ) -> Response:
         """Accept or reject items: `decide` (a review service) on the parsed `body`; the
@@ -304,7 +310,7 @@ class ProfileMappingViewSet(
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[ProfileMapping],
 ):
     """Accepted mappings: everyone with view rights reads them; admins correct or delete them."""
 
@@ -315,7 +321,7 @@ class ProfileMappingViewSet(
     http_method_names = ["get", "patch", "delete", "head", "options"]
 
 
-class ProfileMappingsView(ListAPIView):
+class ProfileMappingsView(ListAPIView[ProfileMapping]):
     """`/api/v1/profiles/{id}/mappings/`: one profile's mappings (paginated)."""
 
     queryset = ProfileMapping.objects.select_related("accepted_by")

@@ -10,6 +10,7 @@ and status for the summary. Accepted matches become `ProfileMapping` rows, one p
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from connections.models import ConnectionProfile
@@ -68,7 +69,9 @@ class MetadataAssessment(models.Model):
         return f"Assessment {self.pk} of {self.profile}"
 
 
-def _made_by_assessment(related_name: str) -> models.ForeignKey:
+def _made_by_assessment(
+    related_name: str,
+) -> models.ForeignKey[MetadataAssessment | Combinable | None, MetadataAssessment | None]:
     """The assessment a row came from while it exists: mappings and import errors outlive
     the assessment that made them (deleting it empties the link, not the rows)."""
     return optional_link(MetadataAssessment, related_name=related_name)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Unpack
+from typing import Any, Unpack, cast
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import Actor
 from connections.models import ConnectionProfile
 from connections.services import client_for
 from dhis2.filters import flt_in
@@ -34,7 +34,7 @@ from jobs.services import Busy, StartOptions, active_run_for, launch_on
 
 from .apply import ATOMIC_MODES, IMPORT_STRATEGIES
 from .match import PRESENT, Status
-from .models import AssessmentItem, MetadataAssessment, ProfileMapping
+from .models import MAPPING_TYPE_CHOICES, AssessmentItem, MetadataAssessment, ProfileMapping
 from .payload import Payload, build_payload, dependency_types, destination_lookup, source_fetcher
 from .review import mapping_rows, mapping_type
 from .schema import ORDER, SPECS, validate_types
@@ -49,7 +49,7 @@ MAX_SELECTION = 100_000
 
 # --- assessments ----------------------------------------------------------------------------
 def create_assessment(
-    profile: ConnectionProfile | None, *, types: Sequence[str] | None, user: AbstractBaseUser | None
+    profile: ConnectionProfile | None, *, types: Sequence[str] | None, user: Actor
 ) -> MetadataAssessment:
     """Validate and save a new assessment of `profile` for `types` (and their dependencies)."""
     errors: dict[str, list[str]] = {}
@@ -68,7 +68,7 @@ def create_assessment(
     if errors:
         raise ValidationError(errors)
     return MetadataAssessment.objects.create(
-        profile=profile,
+        profile=cast(ConnectionProfile, profile),  # not None: that is an error above
         types=dependency_types(wanted),
         created_by=user if user is not None and user.is_authenticated else None,
     )
@@ -168,7 +168,7 @@ def accept_items(
     item_ids: Any,
     *,
     destinations: Mapping[Any, Any] | None = None,
-    user: AbstractBaseUser | None,
+    user: Actor,
 ) -> list[AssessmentItem]:
     """Accept suggested or code/name matches, optionally with another destination object.
 
@@ -238,7 +238,7 @@ def accept_items(
 
 
 def reject_items(
-    assessment: MetadataAssessment, item_ids: Any, *, user: AbstractBaseUser | None
+    assessment: MetadataAssessment, item_ids: Any, *, user: Actor
 ) -> list[AssessmentItem]:
     """Reject matches: the mapping an earlier acceptance made of the same pair is removed."""
     items = selected_items(assessment, item_ids, statuses=REVIEWABLE)
@@ -275,7 +275,7 @@ def profile_mappings(profile: ConnectionProfile | int) -> dict[str, dict[str, st
 def validate_mapping(*, type: str, source_id: str, destination_id: str) -> None:
     """The rule of a mapping row an admin edits: both sides are UIDs of a mapped type."""
     errors: dict[str, list[str]] = {}
-    if type not in {t for t, _ in ProfileMapping._meta.get_field("type").choices}:
+    if type not in {t for t, _ in MAPPING_TYPE_CHOICES}:
         errors["type"] = [f"{type!r} is not a mapping type."]
     for name, value in (("source_id", source_id), ("destination_id", destination_id)):
         if not is_valid_uid(value):

@@ -64,7 +64,9 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
                 show_service_errors(form, exc.message_dict)
             else:
                 run = services.start_metadata_assessment(
-                    assessment, user=request.user, trigger=Run.Trigger.WEB
+                    assessment,
+                    user=request.user,
+                    trigger=Run.Trigger.WEB,
                 )
                 messages.success(request, f"Assessment queued as run #{run.pk}.")
                 return redirect("run-detail", pk=run.pk)
@@ -269,7 +271,9 @@ def profile_mapping_list(request: HttpRequest, pk: int) -> HttpResponse:
     items = AssessmentItem.objects.filter(
         assessment_id__in={a for a, _ in keys}, source_id__in={s for _, s in keys}
     ).only("assessment_id", "source_id", "source_name", "destination_id", "destination_name")
-    by_key = {(i.assessment_id, i.source_id): i for i in items}
+    by_key: dict[tuple[int | None, str], AssessmentItem] = {
+        (i.assessment_id, i.source_id): i for i in items
+    }
     rows = [(m, by_key.get((m.assessment_id, m.source_id))) for m in page]
     source_names = {m.source_id: i.source_name for m, i in rows if i and i.source_name}
     destination_names = {

@@ -31,7 +31,7 @@ def main(total: int = 100_000) -> None:
     des = [d["dataElement"]["id"] for d in ds["dataSetElements"]]
     cocs = [c["id"] for c in sim.metadata("categoryOptionCombos") if c["name"] != "default"]
     periods = ["202401", "202402", "202403", "202404", "202405", "202406"]
-    values = []
+    values: list[dict[str, str]] = []
     for pe in periods:
         for ou in ous:
             for de in des:

@@ -45,19 +45,19 @@ class ConnectionResetFault(Exception):
 _API_VERSION = re.compile(r"^/api/(\d{2})(/.*)?$")
 
 
+def _list_handler(plural: str) -> Handler:
+    return lambda ctx: metadata.list_objects(ctx, plural)
+
+
+def _get_handler(plural: str) -> Handler:
+    return lambda ctx: metadata.get_object(ctx, plural)
+
+
 def _plural_routes() -> list[tuple[str, str, Handler]]:
     routes: list[tuple[str, str, Handler]] = []
     for plural in KINDS:
-        routes.append(
-            ("GET", rf"/api/{plural}", lambda ctx, p=plural: metadata.list_objects(ctx, p))
-        )
-        routes.append(
-            (
-                "GET",
-                rf"/api/{plural}/(?P<id>[A-Za-z0-9]+)",
-                lambda ctx, p=plural: metadata.get_object(ctx, p),
-            )
-        )
+        routes.append(("GET", rf"/api/{plural}", _list_handler(plural)))
+        routes.append(("GET", rf"/api/{plural}/(?P<id>[A-Za-z0-9]+)", _get_handler(plural)))
     return routes
 
 

@@ -173,7 +173,7 @@ def _facility_names() -> list[tuple[str, str, list[str]]]:
 
 def _named_demo_uids() -> dict[str, dict[str, str]]:
     names: dict[str, dict[str, str]] = {
-        "dataElements": {e[0]: _uid("de", e[0]) for e in AGG_ELEMENTS + EVENT_ELEMENTS},  # type: ignore[operator]
+        "dataElements": {e[0]: _uid("de", e[0]) for e in AGG_ELEMENTS + EVENT_ELEMENTS},
         "dataSets": {n: _uid("ds", n) for n in DATA_SETS},
         "categoryCombos": {n: _uid("cc", n) for n in COMBOS},
         "organisationUnits": {"Demoland": _uid("ou", "Demoland")},

@@ -180,17 +180,17 @@ class Projector:
             else:
                 selected[node.name] = node
         out: dict[str, Any] = {}
-        for name, node in selected.items():
+        for name, picked in selected.items():
             if name in excluded:
                 continue
             value = self.get_prop(kind, obj, name)
             if value is None:
                 continue
             key = name
-            if node is not None and node.children is not None:
-                value = self.render(value, node.children)
-            if node is not None:
-                for tname, targ in node.transformers:
+            if picked is not None and picked.children is not None:
+                value = self.render(value, picked.children)
+            if picked is not None:
+                for tname, targ in picked.transformers:
                     if tname == "rename" and targ:
                         key = targ
                     elif tname == "size":

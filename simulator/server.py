@@ -6,7 +6,7 @@ import socket
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 from dhis2.closing import ClosesOnExit
 from simulator.core import ConnectionResetFault, Simulator
@@ -26,10 +26,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = dict(self.headers.items())
-        host = (
-            self.headers.get("Host")
-            or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
-        )
+        # An AF_INET server: its address is getsockname()'s (str, int).
+        address = cast("tuple[str, int]", self.server.server_address)
+        host = self.headers.get("Host") or f"{address[0]}:{address[1]}"
         request = SimRequest.from_url(self.command, f"http://{host}{self.path}", headers, body)
         try:
             response = self.sim.handle(request)
@@ -58,7 +57,8 @@ class SimServer(ClosesOnExit):
         self.sim = sim
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
-        self.host, self.port = self.httpd.server_address[0], self.httpd.server_address[1]
+        address = cast("tuple[str, int]", self.httpd.server_address)  # AF_INET: (str, int)
+        self.host, self.port = address[0], address[1]
         self._thread = threading.Thread(
             target=self.httpd.serve_forever,
             kwargs={"poll_interval": 0.05},

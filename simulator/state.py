@@ -153,9 +153,9 @@ class State:
             if cc.get("name") == "default":
                 d.default_cc = cc_uid
         for coc_uid, coc in self.objects["categoryOptionCombos"].items():
-            cc_uid = (coc.get("categoryCombo") or {}).get("id")
-            if cc_uid:
-                d.cc_cocs.setdefault(cc_uid, set()).add(coc_uid)
+            coc_cc = (coc.get("categoryCombo") or {}).get("id")
+            if coc_cc:
+                d.cc_cocs.setdefault(coc_cc, set()).add(coc_uid)
             if coc.get("name") == "default":
                 d.default_coc = coc_uid
         for kind, objs in self.objects.items():

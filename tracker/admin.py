@@ -24,7 +24,7 @@ def _name(transfer: EventTransfer) -> str:
     return transfer.name
 
 
-class EventTransferAdminForm(forms.ModelForm):
+class EventTransferAdminForm(forms.ModelForm[EventTransfer]):
     """Runs the save service's checks (also on the source) as the admin's validation."""
 
     class Meta:
@@ -32,7 +32,7 @@ class EventTransferAdminForm(forms.ModelForm):
         fields = list(EDITABLE_FIELDS)
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # private ModelForm hook: not in the stubs
         if self.errors:
             return
         data = {name: self.cleaned_data.get(name) for name in EDITABLE_FIELDS}
@@ -40,15 +40,17 @@ class EventTransferAdminForm(forms.ModelForm):
         try:
             self.saved = save_event_transfer(original, data=data, user=None)
         except ValidationError as exc:
-            self._update_errors(exc)
+            self._update_errors(exc)  # type: ignore[attr-defined]  # private: not in the stubs
 
     def save(self, commit: bool = True) -> EventTransfer:
-        self.save_m2m = lambda: None  # the admin calls it after save(commit=False)
-        return getattr(self, "saved", self.instance)
+        # The admin calls it after save(commit=False).
+        self.save_m2m = lambda: None  # type: ignore[method-assign]
+        saved: EventTransfer = getattr(self, "saved", self.instance)
+        return saved
 
 
 @admin.register(EventTransfer)
-class EventTransferAdmin(LaunchAdminMixin, admin.ModelAdmin):
+class EventTransferAdmin(LaunchAdminMixin, admin.ModelAdmin[EventTransfer]):
     form = EventTransferAdminForm
     list_display = ["name", "profile", "program", "incremental", "last_status"]
     list_select_related = ["profile", "last_run"]
@@ -61,7 +63,13 @@ class EventTransferAdmin(LaunchAdminMixin, admin.ModelAdmin):
     def last_status(self, obj: EventTransfer) -> str:
         return obj.last_run.get_status_display() if obj.last_run else "never run"
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: EventTransfer,
+        form: EventTransferAdminForm,
+        change: bool,
+    ) -> None:
         """The form's save service already saved it (with its checks and watermark reset)."""
 
     @admin.action(description="Preview (count what a run would read)", permissions=["view"])
@@ -86,7 +94,7 @@ class EventTransferAdmin(LaunchAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(EventTransferError)
-class EventTransferErrorAdmin(admin.ModelAdmin):
+class EventTransferErrorAdmin(admin.ModelAdmin[EventTransferError]):
     list_display = ["run", "error_code", "event", "org_unit", "message"]
     list_filter = ["error_code"]
     list_select_related = ["run"]

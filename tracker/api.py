@@ -85,7 +85,7 @@ PREVIEW_RESPONSE = inline_serializer(
 LAUNCH = ["tracker.view_eventtransfer", "jobs.launch_run"]
 
 
-class EventTransferViewSet(RunActionsMixin, viewsets.ModelViewSet):
+class EventTransferViewSet(RunActionsMixin, viewsets.ModelViewSet[EventTransfer]):
     queryset = EventTransfer.objects.select_related("profile", "last_run")
     serializer_class = EventTransferSerializer
     filterset_fields = ["profile", "incremental"]
@@ -101,13 +101,13 @@ class EventTransferViewSet(RunActionsMixin, viewsets.ModelViewSet):
         return start_event_transfer(obj, **options)
 
 
-class EventErrorSerializer(serializers.ModelSerializer):
+class EventErrorSerializer(serializers.ModelSerializer[EventTransferError]):
     class Meta:
         model = EventTransferError
         fields = ["id", "run", "event", "org_unit", "error_code", "message", "object"]
 
 
-class EventTransferErrorViewSet(viewsets.ReadOnlyModelViewSet):
+class EventTransferErrorViewSet(viewsets.ReadOnlyModelViewSet[EventTransferError]):
     """Events DHIS2 refused in event transfer runs: `/api/v1/tracker-errors/?run=<id>`."""
 
     queryset = EventTransferError.objects.all()

@@ -19,10 +19,10 @@ from datetime import date
 from typing import Any, Unpack
 
 from django.apps import apps
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from accounts.actors import Actor
 from connections.models import ConnectionProfile
 from connections.services import ASKING_FAILURES, client_for
 from dhis2.errors import NotFound
@@ -85,7 +85,7 @@ def save_event_transfer(
     instance: EventTransfer | None,
     *,
     data: dict[str, Any],
-    user: AbstractBaseUser | None = None,
+    user: Actor = None,
     verify_on_source: bool = True,
 ) -> EventTransfer:
     """Create (`instance=None`) or update an event transfer from `data` (a subset of

@@ -4,6 +4,7 @@ does."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import admin
@@ -28,7 +29,7 @@ def _name(transfer: Transfer) -> str:
     return transfer.name
 
 
-class AdminMappingFormSet(BaseInlineFormSet):
+class AdminMappingFormSet(BaseInlineFormSet[TransferMapping, Transfer, ModelForm[TransferMapping]]):
     """Rows are checked by the service's rule (in the transfer's id scheme, duplicates on the
     row that repeats) and saved with the transfer by `TransferAdmin.save_related`, so the row
     forms run no model validation of their own."""
@@ -36,14 +37,14 @@ class AdminMappingFormSet(BaseInlineFormSet):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for form in self.forms:
-            form._post_clean = lambda: None
+            form._post_clean = lambda: None  # type: ignore[attr-defined]  # private: not in the stubs
 
-    def _post_clean_rows(self) -> list[dict[str, str]]:
-        self.row_forms: list[Any] = []
-        rows = []
+    def _post_clean_rows(self) -> list[Mapping[str, str]]:
+        self.row_forms: list[ModelForm[TransferMapping]] = []
+        rows: list[Mapping[str, str]] = []
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
-            if not data or (self.can_delete and self._should_delete_form(form)):
+            if not data or (self.can_delete and self._should_delete_form(form)):  # type: ignore[attr-defined]
                 continue
             self.row_forms.append(form)
             rows.append({name: data.get(name) or "" for name in MAPPING_FIELDS})
@@ -62,7 +63,7 @@ class AdminMappingFormSet(BaseInlineFormSet):
         """Duplicates are reported by `check_mappings`, on the row that repeats."""
 
 
-class TransferMappingInline(admin.TabularInline):
+class TransferMappingInline(admin.TabularInline[TransferMapping, Transfer]):
     model = TransferMapping
     formset = AdminMappingFormSet
     extra = 1
@@ -74,7 +75,7 @@ class TransferMappingInline(admin.TabularInline):
     ]
 
 
-IMPORT_FIELDS = [
+IMPORT_FIELDS = (
     "attribute_option_combo_map",
     "unmapped",
     "id_scheme",
@@ -85,11 +86,11 @@ IMPORT_FIELDS = [
     "propagate_deletions",
     "continue_on_preflight_problems",
     "use_profile_mappings",
-]
+)
 
 
 @admin.register(Transfer)
-class TransferAdmin(LaunchAdminMixin, admin.ModelAdmin):
+class TransferAdmin(LaunchAdminMixin, admin.ModelAdmin[Transfer]):
     list_display = ["name", "profile", "data_set", "incremental", "mark_complete", "last_status"]
     list_select_related = ["profile", "last_run"]
     list_filter = ["profile", "last_run__status", "incremental"]
@@ -112,12 +113,16 @@ class TransferAdmin(LaunchAdminMixin, admin.ModelAdmin):
         return obj.last_run.get_status_display() if obj.last_run else "never run"
 
     def save_model(
-        self, request: HttpRequest, obj: Transfer, form: ModelForm, change: bool
+        self, request: HttpRequest, obj: Transfer, form: ModelForm[Transfer], change: bool
     ) -> None:
         """Saved with its rows in `save_related` (the rows are not known here yet)."""
 
     def save_related(
-        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
+        self,
+        request: HttpRequest,
+        form: ModelForm[Transfer],
+        formsets: list[BaseInlineFormSet[Any, Transfer, Any]],
+        change: bool,
     ) -> None:
         """Save the transfer and its rows through the service (which resets the watermark)."""
         rows = None

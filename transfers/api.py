@@ -24,7 +24,7 @@ from .services import TransferInvalid, save_transfer, start_transfer
 
 # metadata_sync.api has a MappingSerializer too: one OpenAPI component name each.
 @extend_schema_serializer(component_name="TransferMapping")
-class MappingSerializer(serializers.ModelSerializer):
+class MappingSerializer(serializers.ModelSerializer[TransferMapping]):
     """A mapping row in the transfer's id scheme: UIDs, or codes when `id_scheme` is CODE."""
 
     source_data_element = serializers.CharField(max_length=50)
@@ -45,7 +45,7 @@ class MappingSerializer(serializers.ModelSerializer):
             "target_category_option_combo",
         ]
 
-    def to_internal_value(self, data: Any) -> dict:
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
         """A row is always a whole row, also inside a PATCH of its transfer.
 
         DRF makes every nested field optional when the *root* serializer is partial
@@ -61,7 +61,7 @@ class MappingSerializer(serializers.ModelSerializer):
                 if field.required and not field.read_only and name not in data
             }
         try:
-            value = super().to_internal_value(data)
+            value: dict[str, Any] = super().to_internal_value(data)
         except serializers.ValidationError as exc:
             if missing and isinstance(exc.detail, dict):
                 raise serializers.ValidationError({**missing, **exc.detail}) from exc
@@ -70,7 +70,7 @@ class MappingSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(missing)
         return value
 
-    def to_representation(self, instance: TransferMapping) -> dict:
+    def to_representation(self, instance: TransferMapping) -> dict[str, Any]:
         data = super().to_representation(instance)
         for key in ("source_category_option_combo", "target_category_option_combo"):
             data[key] = data[key] or None
@@ -92,7 +92,7 @@ class TransferSerializer(JobSerializer):
         ]  # fmt: skip
         read_only_fields = ["watermark", "last_run", "last_run_status"]
 
-    def save_with(self, obj: Transfer | None, data: dict, *, user: Any) -> Transfer:
+    def save_with(self, obj: Transfer | None, data: dict[str, Any], *, user: Any) -> Transfer:
         mappings = data.pop("mappings", None)
         return save_transfer(obj, user=user, mappings=mappings, **data)
 
@@ -103,13 +103,13 @@ class TransferSerializer(JobSerializer):
         raise exc
 
 
-class ConflictSerializer(serializers.ModelSerializer):
+class ConflictSerializer(serializers.ModelSerializer[TransferConflict]):
     class Meta:
         model = TransferConflict
         exclude = ["run"]
 
 
-class TransferViewSet(RunActionsMixin, viewsets.ModelViewSet):
+class TransferViewSet(RunActionsMixin, viewsets.ModelViewSet[Transfer]):
     queryset = Transfer.objects.select_related("profile", "last_run").prefetch_related("mappings")
     serializer_class = TransferSerializer
     filterset_fields = ["profile", "incremental"]
@@ -121,7 +121,7 @@ class TransferViewSet(RunActionsMixin, viewsets.ModelViewSet):
         return start_transfer(obj, **options)
 
 
-class RunConflictViewSet(viewsets.ReadOnlyModelViewSet):
+class RunConflictViewSet(viewsets.ReadOnlyModelViewSet[TransferConflict]):
     """Conflicts DHIS2 reported for transfer runs: `/api/v1/transfer-conflicts/?run=<id>`."""
 
     queryset = TransferConflict.objects.all()

@@ -6,12 +6,15 @@ The form and the formset only parse input; `services.save_transfer` validates an
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
+from connections.models import ConnectionProfile
 from dhis2.periods import RELATIVE_CHOICES
 from jobs.faces import lines_field, show_service_errors, tokens
 
@@ -35,7 +38,7 @@ def _map(text: str, label: str) -> dict[str, str]:
 PAIRS_HELP = "One source=destination UID pair per line, where they differ."
 
 
-class TransferForm(forms.ModelForm):
+class TransferForm(forms.ModelForm[Transfer]):
     periods_text = lines_field(
         "Periods",
         "DHIS2 period ids, e.g. 202401 202402 or 2024Q1. Or choose a relative period.",
@@ -76,14 +79,17 @@ class TransferForm(forms.ModelForm):
             self.initial["attribute_option_combo_map_text"] = "\n".join(
                 f"{k}={v}" for k, v in t.attribute_option_combo_map.items()
             )
-        profiles = self.fields["profile"].queryset.select_related("source")
+        # The profile foreign key's form field: a ModelChoiceField, always with a queryset.
+        profile = cast("forms.ModelChoiceField[ConnectionProfile]", self.fields["profile"])
+        profiles = cast("QuerySet[ConnectionProfile]", profile.queryset).select_related("source")
         self.fields["profile"].widget.attrs["data-sources"] = ",".join(
             f"{p.pk}:{p.source_id}:{p.destination_id}" for p in profiles
         )
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         """Split the text inputs into the model's lists and maps (syntax only)."""
-        data = super().clean()
+        # A ModelForm's `clean` returns `cleaned_data` (the stubs allow a plain form's None).
+        data = cast(dict[str, Any], super().clean())
         parsers = (
             ("periods_text", "periods", tokens),
             ("org_units_text", "org_units", tokens),
@@ -120,26 +126,28 @@ class TransferForm(forms.ModelForm):
         show_service_errors(self, errors, inputs=self._TEXT_FOR)
 
 
-class MappingRowFormSet(BaseInlineFormSet):
+class MappingRowFormSet(
+    BaseInlineFormSet[TransferMapping, Transfer, forms.ModelForm[TransferMapping]]
+):
     """Mapping rows as typed; `save_transfer` checks them (in the transfer's id scheme, and
     for duplicates) and replaces the stored rows, so the formset neither validates models nor
     saves."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.row_forms: list[forms.Form] = []
+        self.row_forms: list[forms.ModelForm[TransferMapping]] = []
         for form in self.forms:
-            form._post_clean = lambda: None  # type: ignore[method-assign]
+            form._post_clean = lambda: None  # type: ignore[attr-defined]  # private: not in the stubs
 
     def validate_unique(self) -> None:
         """Duplicates are the service's to report (on the row that repeats)."""
 
-    def rows(self) -> list[dict[str, str]]:
+    def rows(self) -> list[Mapping[str, str]]:
         """The rows to keep, in order: stored ones not deleted, new ones not left empty."""
         self.row_forms = []
-        out = []
+        out: list[Mapping[str, str]] = []
         for index, form in enumerate(self.forms):
-            if self.can_delete and self._should_delete_form(form):
+            if self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]
                 continue
             if index >= self.initial_form_count() and not form.has_changed():
                 continue
@@ -159,11 +167,15 @@ class MappingRowFormSet(BaseInlineFormSet):
                 form.add_error(name if name in form.fields else NON_FIELD_ERRORS, messages)
 
 
-MappingFormSet = inlineformset_factory(
-    Transfer,
-    TransferMapping,
-    formset=MappingRowFormSet,
-    fields=list(MAPPING_FIELDS),
-    extra=3,
-    can_delete=True,
+# A subclass of `formset`, which the stubs type as the `BaseInlineFormSet` it derives from.
+MappingFormSet = cast(
+    "type[MappingRowFormSet]",
+    inlineformset_factory(
+        Transfer,
+        TransferMapping,
+        formset=MappingRowFormSet,
+        fields=list(MAPPING_FIELDS),
+        extra=3,
+        can_delete=True,
+    ),
 )

@@ -33,14 +33,14 @@ def validate_uid(value: object) -> None:
         ) from exc
 
 
-def validate_uid_list(value: list) -> None:
+def validate_uid_list(value: object) -> None:
     if not isinstance(value, list):
         raise ValidationError("Give a list of UIDs.")
     for item in value:
         validate_uid(str(item))
 
 
-def validate_uid_map(value: dict) -> None:
+def validate_uid_map(value: object) -> None:
     """Kept for migration 0001, which references it; maps are now checked by id scheme."""
     validate_identifier_map(value, "UID")
 
@@ -54,7 +54,7 @@ def validate_identifier(value: str, scheme: str) -> None:
         validate_uid(value)
 
 
-def validate_identifier_map(value: dict, scheme: str) -> None:
+def validate_identifier_map(value: object, scheme: str) -> None:
     if not isinstance(value, dict):
         raise ValidationError("Give an object mapping source identifiers to destination ones.")
     for key, target in value.items():
@@ -62,7 +62,7 @@ def validate_identifier_map(value: dict, scheme: str) -> None:
         validate_identifier(str(target), scheme)
 
 
-def validate_period_list(value: list) -> None:
+def validate_period_list(value: object) -> None:
     from dhis2.periods import parse_period
 
     if not isinstance(value, list):

@@ -18,10 +18,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, Unpack
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts.actors import Actor
 from audit.services import log_bulk_created
 from jobs.models import Run
 from jobs.resume import NotResumable as NotResumable  # re-exported: what a resume refuses
@@ -139,7 +139,7 @@ def check_transfer(transfer: Transfer, mappings: list[Mapping[str, Any]] | None 
 def save_transfer(
     transfer: Transfer | None,
     *,
-    user: AbstractBaseUser | None,
+    user: Actor,
     mappings: list[Mapping[str, Any]] | None = None,
     **fields: Any,
 ) -> Transfer:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import date
 
 from django.utils import timezone
 
 from connections.services import client_for
-from dhis2.client import RetryEvent
+from dhis2.client import Client, RetryEvent
 from dhis2.periods import get_period_type, relative_periods
 from jobs.context import RunContext
 from jobs.models import Run
 
+from .conflicts import Conflict
 from .engine import (
     ChunkSummary,
     MappingRow,
@@ -74,7 +76,7 @@ class RunObserver:
         self.log("warning", retry_message(event))
 
 
-def _source_today(source) -> date:
+def _source_today(source: Client) -> date:
     """The source server's own date: DHIS2 resolves relative periods on its clock, and a
     schedule firing at 01:00 in Nairobi is still the previous day in UTC."""
     server_date = str(source.system_info().get("serverDate") or "")[:10]
@@ -84,7 +86,7 @@ def _source_today(source) -> date:
         return timezone.localdate()
 
 
-def _periods(transfer: Transfer, source, ctx: RunContext, resumed: Run | None) -> list[str]:
+def _periods(transfer: Transfer, source: Client, ctx: RunContext, resumed: Run | None) -> list[str]:
     if transfer.periods:
         return list(transfer.periods)
     if resumed is not None and resumed.params.get("resolved_periods"):
@@ -207,7 +209,7 @@ def _keep(ctx: RunContext, result: TransferResult) -> None:
     _save_conflicts(ctx.run_id, result.conflicts)
 
 
-def _save_conflicts(run_id: int, conflicts) -> None:
+def _save_conflicts(run_id: int, conflicts: Iterable[Conflict]) -> None:
     rows = []
     for conflict in conflicts:
         values = conflict.values or [{}]

@@ -396,7 +396,7 @@ class DataValueImport:
                 active = existing is not None and not existing["deleted"]
                 strategy = self.strategy
                 if strategy == "DELETE" or (deleted_flag and strategy != "CREATE"):
-                    if active:
+                    if active and existing is not None:  # `active` implies a record
                         counts["deleted"] += 1
                         if not self.dry_run:
                             existing["deleted"] = True
@@ -412,7 +412,7 @@ class DataValueImport:
                 counts["updated" if active else "imported"] += 1
                 if self.dry_run:
                     continue
-                if active:
+                if active and existing is not None:  # `active` implies a record
                     if (
                         existing["value"] == value
                         and existing["comment"] == comment

@@ -205,9 +205,11 @@ class MetadataImport:
     def _find(self, kind: str, obj: dict[str, Any]) -> str | None:
         st = self.ctx.state
         if self.identifier in ("UID", "AUTO") and obj.get("id") and obj["id"] in st.objects[kind]:
-            return obj["id"]
+            uid: str = obj["id"]  # a key of st.objects[kind]
+            return uid
         if self.identifier in ("CODE", "AUTO") and obj.get("code"):
-            return st.derived.by_code.get(kind, {}).get(obj["code"])
+            found: str | None = st.derived.by_code.get(kind, {}).get(obj["code"])
+            return found
         return None
 
     def _error(

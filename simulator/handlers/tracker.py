@@ -312,7 +312,7 @@ def legacy_post(ctx: Ctx) -> SimResponse:
     payload = read_json(ctx, error_status=400)
     if isinstance(payload, SimResponse):
         return payload
-    raws = payload.get("events") if isinstance(payload, dict) and "events" in payload else [payload]
+    raws = payload["events"] if isinstance(payload, dict) and "events" in payload else [payload]
     strategy = parse_strategy(ctx) or "CREATE_AND_UPDATE"
     dry_run = ctx.request.flag("dryRun")
     summaries = []
@@ -471,7 +471,7 @@ def _import_report(ctx: Ctx, payload: dict[str, Any]) -> dict[str, Any]:
     report: dict[str, Any] = {"status": status, "validationReport": validation, "stats": stats}
     if commit:
         zero = {"created": 0, "updated": 0, "deleted": 0, "ignored": 0, "total": 0}
-        type_map = {
+        type_map: dict[str, dict[str, Any]] = {
             t: {"trackerType": t, "stats": dict(zero), "objectReports": []} for t in TRACKER_TYPES
         }
         type_map["EVENT"] = {

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import getpass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.roles import ADMIN, OPERATOR, sync_roles
 
@@ -16,7 +17,7 @@ from accounts.roles import ADMIN, OPERATOR, sync_roles
 class Command(BaseCommand):
     help = "Create (or update) a user with the Admin or Operator role."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--role", choices=["admin", "operator"], required=True)
         parser.add_argument("--email", default="")
@@ -25,7 +26,7 @@ class Command(BaseCommand):
             help="Password (prompted for when omitted; use the prompt to keep it out of history).",
         )
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         User = get_user_model()
         password = opts["password"]
         if password is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,7 +23,7 @@ from accounts.roles import ADMIN, sync_roles
 class Command(BaseCommand):
     help = "Create the first admin user if no admin exists yet."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         User = get_user_model()
         sync_roles()
         if (

@@ -6,6 +6,8 @@ this command, then remove the old keys.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -16,7 +18,7 @@ from connections.models import Instance
 class Command(BaseCommand):
     help = "Re-encrypt all stored DHIS2 credentials with the newest (first) encryption key."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         rotated, failed = 0, []
         with transaction.atomic():
             for instance in Instance.objects.select_for_update().order_by("pk"):

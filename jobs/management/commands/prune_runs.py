@@ -6,7 +6,9 @@ a one-off clean-up or for sites that prefer cron. Queued and running runs are ne
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.retention import BATCH_SIZE, parse_age, prune_runs
 
@@ -17,7 +19,7 @@ class Command(BaseCommand):
         "with their logs, checkpoints and conflicts. Active runs are kept."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--older-than",
             required=True,
@@ -34,7 +36,7 @@ class Command(BaseCommand):
             help=f"Runs deleted per transaction (default {BATCH_SIZE}).",
         )
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         try:
             age = parse_age(opts["older_than"])
         except ValueError as exc:

@@ -6,7 +6,7 @@ import json
 import re
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.models import Run
 from jobs.registry import OPERATIONS, Operation
@@ -45,7 +45,7 @@ def _object_and_options(op: Operation, params: dict[str, Any]) -> tuple[Any, dic
 class Command(BaseCommand):
     help = "Run a queued run in the foreground, or start a new run of an operation (trigger: cli)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("run_id", nargs="?", type=int, help="A queued run to execute.")
         parser.add_argument(
             "--kind", choices=sorted(OPERATIONS), help="Start a new run of this operation."
@@ -56,7 +56,7 @@ class Command(BaseCommand):
             help='JSON: the object\'s id and start options, e.g. {"transfer_id": 1}.',
         )
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         if bool(opts["run_id"]) == bool(opts["kind"]):
             raise CommandError("Give either a run id or --kind.")
         if opts["kind"]:

@@ -3,7 +3,9 @@ lost runner task, a restored database), and remove django-q2 schedules nobody ow
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.qschedules import repair_schedules
 
@@ -11,14 +13,14 @@ from jobs.qschedules import repair_schedules
 class Command(BaseCommand):
     help = "Make the django-q2 schedules match the dhis2sync schedules (safe to run any time)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--check",
             action="store_true",
             help="Only report drift; exit with an error if anything needs rebuilding.",
         )
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         report = repair_schedules(dry_run=opts["check"])
         verb = "would rebuild" if opts["check"] else "rebuilt"
         for line in report.rebuilt:

@@ -8,7 +8,7 @@ to use where the platform is not configured: this one loads Django's settings fi
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from typing import Any
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -30,4 +30,5 @@ class Command(BaseCommand):
             sim = build_simulator(options)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        serve_until_stopped(sim, options["host"], options["port"], self.stdout)
+        # OutputWrapper is a TextIOBase over the real stdout; only write() and flush() are used.
+        serve_until_stopped(sim, options["host"], options["port"], cast(TextIO, self.stdout))

@@ -8,7 +8,9 @@ Idempotent: run it as often as you like; it updates the demo objects in place.
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from connections.models import ConnectionProfile, Instance
 from simulator import Simulator, datasets
@@ -23,11 +25,11 @@ DEMO_PASSWORD = "district"  # the simulator's built-in demo user, like DHIS2's d
 class Command(BaseCommand):
     help = "Create or update the demo DHIS2 instances and profile for the local simulators."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--source-port", type=int, default=8081)
         parser.add_argument("--destination-port", type=int, default=8082)
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         instances = {}
         for key, name, port in (
             ("source", "Demo source (simulated)", opts["source_port"]),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs.models import Run
 from jobs.services import Busy
@@ -14,7 +16,7 @@ from transfers.services import start_transfer
 class Command(BaseCommand):
     help = "Run a saved transfer now, in this process (for cron users and debugging)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("transfer", help="The transfer's name or id.")
         parser.add_argument("--dry-run", action="store_true", help="Validate only; write nothing.")
         parser.add_argument(
@@ -23,7 +25,7 @@ class Command(BaseCommand):
             help="Send everything even if the transfer is incremental (ignore the watermark).",
         )
 
-    def handle(self, *args, **opts) -> None:
+    def handle(self, *args: Any, **opts: Any) -> None:
         key = opts["transfer"]
         transfer = Transfer.objects.filter(name=key).first()
         if transfer is None and key.isdigit():

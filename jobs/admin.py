@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -9,14 +11,21 @@ from django.utils.html import format_html, format_html_join
 from . import cron, schedules
 from .forms import ScheduleForm
 from .models import Run, RunLogEntry, Schedule
-from .registry import OPERATIONS, kind_choices
+from .registry import OPERATIONS
 from .services import Busy, request_cancel
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldsetSpec
 
-class RunLogEntryInline(admin.TabularInline):
+
+#: The log lines' columns, all read-only.
+_LOG_FIELDS = ("time", "level", "message")
+
+
+class RunLogEntryInline(admin.TabularInline[RunLogEntry, Run]):
     model = RunLogEntry
-    fields = ["time", "level", "message"]
-    readonly_fields = fields
+    fields = _LOG_FIELDS
+    readonly_fields = _LOG_FIELDS
     extra = 0
     can_delete = False
     show_change_link = False
@@ -25,21 +34,32 @@ class RunLogEntryInline(admin.TabularInline):
         return False
 
 
-class RunKindFilter(admin.SimpleListFilter):
-    """The operations of the registry (`kind_choices`), not a DISTINCT over every run."""
+class _OperationFilter(admin.SimpleListFilter):
+    """A filter on the field `parameter_name`, which holds an operation's key: it offers the
+    registry's operations (the schedulable ones with `schedulable_only`), not a DISTINCT over
+    every row."""
 
+    parameter_name: str
+    schedulable_only = False
+
+    def lookups(
+        self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
+    ) -> list[tuple[str, str]]:
+        ops = OPERATIONS.values()
+        return [(op.key, op.label) for op in ops if op.schedulable or not self.schedulable_only]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(**{self.parameter_name: value}) if value else queryset
+
+
+class RunKindFilter(_OperationFilter):
     title = "kind"
     parameter_name = "kind"
 
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return kind_choices()
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> QuerySet[Run]:
-        return queryset.filter(kind=self.value()) if self.value() else queryset
-
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):
+class RunAdmin(admin.ModelAdmin[Run]):
     list_display = [
         "id",
         "title",
@@ -96,19 +116,14 @@ class RunAdmin(admin.ModelAdmin):
         self.message_user(request, f"Cancellation requested for {count} runs.", messages.SUCCESS)
 
 
-class JobTypeFilter(admin.SimpleListFilter):
+class JobTypeFilter(_OperationFilter):
     title = "job type"
     parameter_name = "job_type"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [(op.key, op.label) for op in OPERATIONS.values() if op.schedulable]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Schedule]) -> QuerySet[Schedule]:
-        return queryset.filter(job_type=self.value()) if self.value() else queryset
+    schedulable_only = True
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(admin.ModelAdmin[Schedule]):
     form = ScheduleForm
     list_display = [
         "name",
@@ -135,17 +150,19 @@ class ScheduleAdmin(admin.ModelAdmin):
             "Failures and notifications",
             {"fields": ["max_consecutive_failures", "notify_emails", "notify_on_success"]},
         ),
-        ("State", {"fields": state_fields}),
+        ("State", {"fields": [*state_fields]}),
         ("Execution history", {"fields": ["history"]}),
     ]
     actions = ["pause_schedules", "resume_schedules", "run_schedules_now"]
 
-    def get_fieldsets(self, request: HttpRequest, obj: Schedule | None = None):
+    def get_fieldsets(self, request: HttpRequest, obj: Schedule | None = None) -> _FieldsetSpec:
         fieldsets = super().get_fieldsets(request, obj)
         return fieldsets if obj is not None else fieldsets[:2]  # no state or history yet
 
     # --- saving through the services, so django-q2 stays in step ------------------------------
-    def save_model(self, request: HttpRequest, obj: Schedule, form, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Schedule, form: ScheduleForm, change: bool
+    ) -> None:
         schedules.save_schedule(obj, user=request.user)
 
     def delete_model(self, request: HttpRequest, obj: Schedule) -> None:

@@ -26,7 +26,7 @@ from jobs.models import Run
 
 from . import exports
 from .compliance import DISAGGREGATIONS
-from .models import CompletenessAssessment, CompletenessRow
+from .models import ROW_API_FIELDS, CompletenessAssessment, CompletenessRow
 from .results import filter_rows, parse_filter
 from .services import (
     MARK_ACTIONS,
@@ -122,10 +122,7 @@ class CompletenessAssessmentSerializer(serializers.ModelSerializer[CompletenessA
 class CompletenessRowSerializer(serializers.ModelSerializer[CompletenessRow]):
     class Meta:
         model = CompletenessRow
-        fields = [
-            "org_unit", "org_unit_name", "level", "period", "present", "missing", "compliance",
-            "compliant", "no_data", "registered",
-        ]  # fmt: skip
+        fields = ROW_API_FIELDS
 
 
 class CompletenessRowRef(serializers.Serializer[None]):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import models
 
 from connections.models import Instance
-from jobs.models import Run, user_link
+from jobs.models import Run, optional_link, user_link
 
 from .assess import SUMMARY_FIELDS
 
@@ -30,13 +30,7 @@ class CompletenessAssessment(models.Model):
     org_unit_names = models.JSONField(default=dict, blank=True)
     params = models.JSONField(default=dict, blank=True)
     periods = models.JSONField(default=list, blank=True)
-    run = models.ForeignKey(
-        Run,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="completeness_assessments",
-    )
+    run = optional_link(Run, related_name="completeness_assessments")
     assessed = models.PositiveIntegerField(default=0)
     compliant = models.PositiveIntegerField(default=0)
     non_compliant = models.PositiveIntegerField(default=0)

@@ -361,8 +361,11 @@ TRANSFER_INCREMENTAL_OVERLAP_MINUTES: int = env.int(
     "TRANSFER_INCREMENTAL_OVERLAP_MINUTES", default=10
 )
 
-# Event transfers: events per tracker import job, events per source page, import jobs in flight
-# at once, and how long to wait for one job (its first poll comes after 0.2 s, then less often).
+# Event transfers: events per tracker import job (DHIS2's tracker importer takes 1,000 per job
+# in its stride; 200-event jobs left a run mostly waiting for jobs), events per source page (a
+# page costs DHIS2 a query whatever its size; 5,000 events are about 5 MB of JSON), import jobs
+# in flight at once, and how long to wait for one job (its first poll comes after 0.2 s, then
+# less often).
 TRACKER_BATCH_SIZE: int = env.int("TRACKER_BATCH_SIZE", default=1000)
 TRACKER_PAGE_SIZE: int = env.int("TRACKER_PAGE_SIZE", default=5000)
 TRACKER_MAX_IN_FLIGHT: int = env.int("TRACKER_MAX_IN_FLIGHT", default=2)

@@ -20,14 +20,16 @@ from collections.abc import Iterable, Sequence
 
 from django.core.cache import cache
 
-from dhis2.errors import Dhis2Error
 from dhis2.uids import is_valid_uid
 
-from .crypto import CredentialDecryptionError
 from .models import Instance
-from .services import CredentialsMissing, client_for
+from .services import ASKING_FAILURES, client_for
 
 logger = logging.getLogger(__name__)
+
+#: What a name lookup can fail with: asking the instance (`ASKING_FAILURES`), or an answer
+#: that is not what DHIS2 sends.
+_LOOKUP_FAILURES: tuple[type[Exception], ...] = (*ASKING_FAILURES, ValueError)
 
 #: Metadata endpoints asked, in order: the types our pages show, most frequent first.
 NAME_TYPES: tuple[str, ...] = (
@@ -116,7 +118,7 @@ def _look_up(
                         uid, name = item.get("id"), item.get("displayName") or item.get("name")
                         if uid in batch and name:
                             found[uid] = str(name)
-    except (Dhis2Error, CredentialDecryptionError, CredentialsMissing, ValueError) as exc:
+    except _LOOKUP_FAILURES as exc:
         logger.warning("Name lookup on instance %s failed: %s", instance.pk, exc)
         cache.set(_down_key(instance), True, DOWN_TTL)
         return found, False

@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from . import cron, schedules
 from .forms import ScheduleForm
 from .models import Run, RunLogEntry, Schedule
-from .registry import OPERATIONS
+from .registry import job_type_choices, kind_choices
 from .services import Busy, request_cancel
 
 if TYPE_CHECKING:
@@ -45,8 +45,7 @@ class _OperationFilter(admin.SimpleListFilter):
     def lookups(
         self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]
     ) -> list[tuple[str, str]]:
-        ops = OPERATIONS.values()
-        return [(op.key, op.label) for op in ops if op.schedulable or not self.schedulable_only]
+        return job_type_choices() if self.schedulable_only else kind_choices()
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()

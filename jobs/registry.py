@@ -184,8 +184,3 @@ def schedulable_operations() -> list[Operation]:
 
 def job_type_choices() -> list[tuple[str, str]]:
     return [(op.key, op.label) for op in schedulable_operations()]
-
-
-def label_for(key: str) -> str:
-    op = OPERATIONS.get(key)
-    return op.label if op else key

@@ -42,9 +42,7 @@ class MetadataAssessment(models.Model):
         ConnectionProfile, on_delete=models.CASCADE, related_name="metadata_assessments"
     )
     types = models.JSONField(default=list, help_text="Metadata types compared, e.g. dataElements.")
-    run = models.ForeignKey(
-        Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="metadata_assessments"
-    )
+    run = optional_link(Run, related_name="metadata_assessments")
     status = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     counts = models.JSONField(
         default=dict, blank=True, help_text="type -> status -> number of source objects"

@@ -28,7 +28,7 @@ from connections.services import ASKING_FAILURES, client_for
 from dhis2.errors import NotFound
 from dhis2.filters import flt_in
 from jobs.models import Run
-from jobs.resume import NotResumable, resume_chain
+from jobs.resume import NotResumable
 from jobs.resume import check_resumable as _check_resumable
 from jobs.services import Busy, ResumableStartOptions, launch_resumable
 from transfers.fetch import last_updated_param, source_clock
@@ -50,7 +50,6 @@ __all__ = [
     "preview_event_transfer",
     "profile_mappings",
     "read_scope",
-    "resume_chain",
     "save_event_transfer",
     "start_event_transfer",
 ]

@@ -25,15 +25,6 @@ from .models import EventBatchCheckpoint, EventTransfer, EventTransferError
 from .services import PARAM, effective_mappings, incremental_bound, read_scope
 from .write import BatchResult, EventError, Polling
 
-#: Batch and page sizes of a run (DHIS2's tracker importer takes 1,000 events per job in its
-#: stride; 200-event jobs made a run mostly waiting for jobs; a page costs DHIS2 a query
-#: whatever its size, and 5,000 events are about 5 MB of JSON), and how many batches may be in
-#: flight at once; settings `TRACKER_BATCH_SIZE`, `TRACKER_PAGE_SIZE` and
-#: `TRACKER_MAX_IN_FLIGHT` change them.
-BATCH_SIZE = 1000
-PAGE_SIZE = 5000
-MAX_IN_FLIGHT = 2
-
 
 class RunObserver:
     """The engine's observer: log lines and progress on the run, a checkpoint per accepted
@@ -65,13 +56,10 @@ class RunObserver:
 
 
 def _tuning() -> Tuning:
-    default = Polling()
+    """The run's sizes from the settings (`TRACKER_*`, with their reasons in `config/settings`)."""
     return Tuning(
-        polling=Polling(
-            interval=float(getattr(settings, "TRACKER_JOB_POLL_INTERVAL", default.interval)),
-            timeout=float(getattr(settings, "TRACKER_JOB_POLL_TIMEOUT", default.timeout)),
-        ),
-        max_in_flight=int(getattr(settings, "TRACKER_MAX_IN_FLIGHT", MAX_IN_FLIGHT)),
+        polling=Polling(timeout=float(settings.TRACKER_JOB_POLL_TIMEOUT)),
+        max_in_flight=int(settings.TRACKER_MAX_IN_FLIGHT),
     )
 
 
@@ -93,8 +81,8 @@ def run_event_transfer(ctx: RunContext) -> str:
         mappings=effective_mappings(transfer),
         strip_fields=list(transfer.strip_fields),
         dry_run=dry_run,
-        batch_size=int(getattr(settings, "TRACKER_BATCH_SIZE", BATCH_SIZE)),
-        page_size=int(getattr(settings, "TRACKER_PAGE_SIZE", PAGE_SIZE)),
+        batch_size=int(settings.TRACKER_BATCH_SIZE),
+        page_size=int(settings.TRACKER_PAGE_SIZE),
         accepted_batches=accepted,
     )
 

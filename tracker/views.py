@@ -8,9 +8,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from connections.crypto import CredentialDecryptionError
-from connections.services import CredentialsMissing
-from dhis2.errors import Dhis2Error
+from connections.services import ASKING_FAILURES
 from jobs.faces import (
     PROFILE_NAMES,
     add_and_change_views,
@@ -73,7 +71,7 @@ def transfer_preview(request: HttpRequest, pk: int) -> HttpResponse:
     preview, problem = None, ""
     try:
         preview = preview_event_transfer(transfer)
-    except (Dhis2Error, CredentialDecryptionError, CredentialsMissing) as exc:
+    except ASKING_FAILURES as exc:
         problem = str(exc)
     return render(
         request,

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from django.conf import settings
 from django_q.conf import Conf
 
 from connections.models import ConnectionProfile
@@ -30,7 +31,6 @@ from tests.e2e.worker import Worker
 from tracker.engine import Tuning as EventTuning
 from tracker.models import EventBatchCheckpoint
 from tracker.services import save_event_transfer, start_event_transfer
-from tracker.tasks import BATCH_SIZE as EVENT_BATCH_SIZE
 from transfers.engine import Tuning
 from transfers.models import ChunkCheckpoint, Transfer
 from transfers.services import start_transfer
@@ -46,7 +46,7 @@ CHUNK = 500
 AGGREGATE_SHAPE = {"depth": 3, "width": 4, "data_elements": 10, "periods": 6}
 EVENT_SHAPE = {"depth": 2, "width": 10, "data_elements": 3, "with_values": False}
 EVENTS = 4_000
-BATCH = EVENT_BATCH_SIZE  # the worker's default batch
+BATCH = settings.TRACKER_BATCH_SIZE  # the worker's default batch
 
 
 def _bench(version: str, **options) -> Simulator:

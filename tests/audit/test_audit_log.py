@@ -15,7 +15,15 @@ from connections.models import ConnectionProfile, Instance
 from jobs import schedules
 from jobs.models import Run, Schedule
 from jobs.services import launch, request_cancel
-from tests.conftest import ALICE, BOB, CHARLIE, api_as, district_body, expected_status
+from tests.conftest import (
+    ALICE,
+    BOB,
+    CHARLIE,
+    api_as,
+    district_body,
+    expected_status,
+    transfer_schedule,
+)
 from transfers.models import Transfer
 from transfers.services import save_transfer
 
@@ -108,17 +116,6 @@ def _transfer(profile: ConnectionProfile, user: User) -> Transfer:
     )
 
 
-def _nightly(transfer: Transfer, user: User) -> Schedule:
-    """A schedule saved by `user` through the service, as the schedule form saves one."""
-    return schedules.save_schedule(
-        Schedule(
-            name="Nightly", job_type="transfer", job_id=transfer.pk, cron="0 2 * * *",
-            timezone="UTC",
-        ),
-        user=user,
-    )  # fmt: skip
-
-
 def test_transfer_create_change_delete_are_logged(alice: User, profile: ConnectionProfile) -> None:
     with set_actor(alice):
         transfer = _transfer(profile, alice)
@@ -135,7 +132,9 @@ def test_transfer_create_change_delete_are_logged(alice: User, profile: Connecti
 
 def test_schedule_create_change_delete_are_logged(alice: User, profile: ConnectionProfile) -> None:
     with set_actor(alice):
-        schedule = _nightly(_transfer(profile, alice), alice)
+        schedule = transfer_schedule(
+            _transfer(profile, alice), "Nightly", "0 2 * * *", "UTC", user=alice
+        )
         schedule.cron = "30 3 * * *"
         schedules.save_schedule(schedule, user=alice)
         pk = schedule.pk
@@ -277,11 +276,13 @@ def test_schedule_pause_and_resume_are_logged_as_field_changes(
 ) -> None:
     """Pausing is somebody's decision like editing: the log says who switched `enabled`."""
     with set_actor(alice):
-        schedule = _nightly(_transfer(profile, alice), alice)
+        schedule = transfer_schedule(
+            _transfer(profile, alice), "Nightly", "0 2 * * *", "UTC", user=alice
+        )
         schedules.pause(schedule, user=alice)
         schedules.resume(schedule, user=alice)
     _create, paused, resumed = entries_for(schedule)
-    assert (paused.action, resumed.action) == (1, 1)
+    assert (paused.action, resumed.action) == (LogEntry.Action.UPDATE, LogEntry.Action.UPDATE)
     assert paused.changes["enabled"] == [True, False]
     assert paused.changes["status"] == ["active", "disabled"]
     assert resumed.changes["enabled"] == [False, True]

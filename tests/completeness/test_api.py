@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 from openpyxl import load_workbook
 
 from completeness.models import CompletenessAssessment, CompletenessRow
@@ -21,7 +22,16 @@ from connections.models import Instance
 from jobs.models import Run
 from simulator import Simulator
 from tests.completeness.test_assess_simulator import OUS, RCH, expected_rows, facilities
-from tests.conftest import ADMINS, ALICE, BOB, CHARLIE, READERS, api_as, expected_status
+from tests.conftest import (
+    ADMINS,
+    ALICE,
+    BOB,
+    CHARLIE,
+    READERS,
+    api_as,
+    expected_status,
+    instance_with_secret,
+)
 
 URL = "/api/v1/completeness-assessments/"
 REGION = OUS["Northern Region"]
@@ -210,12 +220,13 @@ def test_bad_input_is_a_field_error_and_starts_nothing(
     assert not Run.objects.exists()
 
 
-def test_an_unreachable_dhis2_is_an_instance_error(alice, db) -> None:
-    import respx
+@pytest.fixture
+def down(db) -> Instance:
+    """A saved instance whose server never answers (the tests route it to a refusal)."""
+    return instance_with_secret("Down HMIS", "http://down.dhis2.test", username="a", password="b")
 
-    down = Instance(name="Down HMIS", base_url="http://down.dhis2.test", username="a")
-    down.set_password("b")
-    down.save()
+
+def test_an_unreachable_dhis2_is_an_instance_error(alice, down: Instance) -> None:
     with respx.mock(assert_all_called=False) as router:
         router.route(host="down.dhis2.test").mock(side_effect=httpx.ConnectError("refused"))
         response = api_as(alice).post(URL, body(down), format="json")
@@ -224,14 +235,9 @@ def test_an_unreachable_dhis2_is_an_instance_error(alice, db) -> None:
     assert not Run.objects.exists()
 
 
-def test_a_period_id_of_no_period_type_is_said_before_asking_dhis2(alice, db) -> None:
+def test_a_period_id_of_no_period_type_is_said_before_asking_dhis2(alice, down: Instance) -> None:
     """The instance is down, but "2024-13" is no period anywhere: the user hears about the
     period (which they can fix) rather than only about the server."""
-    import respx
-
-    down = Instance(name="Down HMIS", base_url="http://down.dhis2.test", username="a")
-    down.set_password("b")
-    down.save()
     with respx.mock(assert_all_called=False) as router:
         route = router.route(host="down.dhis2.test").mock(side_effect=httpx.ConnectError("x"))
         response = api_as(alice).post(

@@ -10,7 +10,7 @@ import pytest
 
 from dhis2.auth import BasicAuth, TokenAuth
 from dhis2.client import Client, RetryEvent, RetryPolicy
-from tests.samples import FIXTURES, load_sample
+from tests.samples import load_sample
 
 BASE = "https://dhis.example.org/dhis"
 API = f"{BASE}/api"
@@ -19,10 +19,6 @@ TOKEN = "d2pat_Xy7kQz9PqLmN3vB8wR2tY6uI0oA5sD1f4242424242"
 
 
 load = load_sample  # the short name these tests use
-
-
-def load_text(name: str) -> str:
-    return (FIXTURES / name).read_text(encoding="utf-8")
 
 
 def web_message(code: int, status: str = "ERROR", **fields: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .conftest import FIXTURES
+from tests.samples import FIXTURES
 
 RELEVANT = re.compile(
     r"import|Summar|report|jobs|job-|async|tasks-|webmessage|post-409|system-info"

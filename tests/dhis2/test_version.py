@@ -9,8 +9,9 @@ import respx
 from dhis2.client import Client
 from dhis2.errors import NotDhis2
 from dhis2.version import Version
+from tests.samples import FIXTURES
 
-from .conftest import API, FIXTURES, load
+from .conftest import API, load
 
 SYSTEM_INFO_SAMPLES = {
     "system-info-2.36.13.2.json": ("2.36.13.2", 36, 13, 2),

@@ -15,10 +15,9 @@ import httpx
 import pytest
 
 from completeness.models import CompletenessAssessment
-from connections.models import Instance
 from jobs.models import Run
 from simulator import datasets
-from tests.conftest import api_as
+from tests.conftest import api_as, instance_with_secret
 from tests.e2e.conftest import e2e_simulator, finished
 
 pytestmark = pytest.mark.e2e
@@ -109,9 +108,9 @@ def test_known_patterns_give_exactly_the_expected_rows_and_marking_registers_the
         for ou, row in expected.items():
             row["registered"] = (ou, PERIOD) in registered_before
 
-        instance = Instance(name="Served HMIS", base_url=server.url, username="admin")
-        instance.set_password("district")
-        instance.save()
+        instance = instance_with_secret(
+            "Served HMIS", server.url, username="admin", password="district"
+        )
         response = api_as(bob).post(
             "/api/v1/completeness-assessments/",
             {"instance": instance.pk, "data_set": RCH, "periods": [PERIOD],

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connections.models import Instance
 from jobs.models import Run
 from jobs.services import launch
+from tests.conftest import instance_with_secret
 from tests.e2e.conftest import e2e_simulator, finished
 
 pytestmark = pytest.mark.e2e
@@ -15,9 +15,9 @@ pytestmark = pytest.mark.e2e
 def test_connection_check_runs_in_a_real_worker(qcluster) -> None:
     sim = e2e_simulator("empty")
     with sim.serve() as server:
-        instance = Instance(name="Simulated", base_url=server.url, username="admin")
-        instance.set_password("district")
-        instance.save()
+        instance = instance_with_secret(
+            "Simulated", server.url, username="admin", password="district"
+        )
         run = launch("connection_check", {"instance_ids": [instance.pk]}, user=None, trigger="cli")
 
         run = finished(run.pk, timeout=90)

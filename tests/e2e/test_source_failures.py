@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from completeness.services import AssessmentInput, start_completeness_assessment
 from completeness.services import create_assessment as create_completeness_assessment
-from connections.models import ConnectionProfile, Instance
+from connections.models import Instance
 from jobs.models import Run
 from metadata_sync.services import create_assessment, start_metadata_assessment
 from simulator import datasets
 from simulator.auth import redirect_to_login
-from tests.conftest import saved_instance
+from tests.conftest import Served, served_profile
 from tests.e2e.conftest import e2e_simulator
 from tracker.services import save_event_transfer, start_event_transfer
 from transfers.models import Transfer
@@ -38,34 +37,20 @@ PROGRAM = datasets.DEMO["programs"]["Malaria case register"]
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-@dataclass
-class Setup:
-    profile: ConnectionProfile
-    source: object
-    destination: object
-
-
 @pytest.fixture
-def setup(db) -> Iterator[Setup]:
-    source = e2e_simulator("demo-source")
-    destination = e2e_simulator("demo-destination")
-    with source.serve() as s, destination.serve() as d:
-        profile = ConnectionProfile.objects.create(
-            name="Demo",
-            source=saved_instance("Source", s.url),
-            destination=saved_instance("Dest", d.url),
-        )
-        yield Setup(profile, source, destination)
+def setup(db) -> Iterator[Served]:
+    with served_profile(e2e_simulator("demo-source"), e2e_simulator("demo-destination")) as served:
+        yield served
 
 
 # --- how the source breaks --------------------------------------------------------------------
 
 
-def unreachable(setup: Setup) -> None:
+def unreachable(setup: Served) -> None:
     Instance.objects.filter(pk=setup.profile.source_id).update(base_url="http://127.0.0.1:9")
 
 
-def login_page(setup: Setup) -> None:
+def login_page(setup: Served) -> None:
     original = setup.source.handle
 
     def handle(request):
@@ -76,14 +61,14 @@ def login_page(setup: Setup) -> None:
     setup.source.handle = handle
 
 
-def wrong_password(setup: Setup) -> None:
+def wrong_password(setup: Served) -> None:
     source = Instance.objects.get(pk=setup.profile.source_id)
     source.set_password("not-the-password")
     source.save()
 
 
 #: failure -> words the message must contain (any of them), so a user knows what to fix.
-FAILURES: dict[str, tuple[Callable[[Setup], None], tuple[str, ...]]] = {
+FAILURES: dict[str, tuple[Callable[[Served], None], tuple[str, ...]]] = {
     "unreachable": (unreachable, ("127.0.0.1:9",)),
     "login_page": (login_page, ("login",)),
     "wrong_password": (wrong_password, ("password", "credentials", "username")),
@@ -93,14 +78,14 @@ FAILURES: dict[str, tuple[Callable[[Setup], None], tuple[str, ...]]] = {
 # --- the operations, each started through its one start function ----------------------------
 
 
-def aggregate(setup: Setup) -> Callable[[], Run]:
+def aggregate(setup: Served) -> Callable[[], Run]:
     transfer = Transfer.objects.create(
         name="RCH", profile=setup.profile, data_set=RCH, periods=["202406"], org_units=[ROOT]
     )
     return lambda: start_transfer(transfer, user=None, trigger="cli")
 
 
-def events(setup: Setup) -> Callable[[], Run]:
+def events(setup: Served) -> Callable[[], Run]:
     transfer = save_event_transfer(
         None,
         data={"name": "Malaria", "profile": setup.profile, "program": PROGRAM, "org_units": [ROOT]},
@@ -108,12 +93,12 @@ def events(setup: Setup) -> Callable[[], Run]:
     return lambda: start_event_transfer(transfer, user=None, trigger="cli")
 
 
-def metadata(setup: Setup) -> Callable[[], Run]:
+def metadata(setup: Served) -> Callable[[], Run]:
     assessment = create_assessment(setup.profile, types=["dataElements"], user=None)
     return lambda: start_metadata_assessment(assessment, user=None, trigger="cli")
 
 
-def completeness(setup: Setup) -> Callable[[], Run]:
+def completeness(setup: Served) -> Callable[[], Run]:
     data = AssessmentInput(
         instance=setup.profile.source, data_set=RCH, org_units=[ROOT], periods=["202406"]
     )
@@ -132,7 +117,7 @@ OPERATIONS = {
 @pytest.mark.parametrize("failure", list(FAILURES))
 @pytest.mark.parametrize("operation", list(OPERATIONS))
 def test_an_unusable_source_fails_fast_readably_and_writes_nothing(
-    setup: Setup, operation: str, failure: str, django_capture_on_commit_callbacks
+    setup: Served, operation: str, failure: str, django_capture_on_commit_callbacks
 ) -> None:
     start = OPERATIONS[operation](setup)  # configured while the source still worked
     breaks, words = FAILURES[failure]

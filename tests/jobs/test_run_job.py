@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from jobs.models import Run
-from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
+from tests.jobs.handlers import Dhis2
 from transfers.services import TransferBusy, start_transfer
 
 

@@ -15,7 +15,7 @@ from jobs import services
 from jobs.context import RunAborted, RunContext
 from jobs.models import Run
 from jobs.tasks import execute_run
-from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
+from tests.jobs.handlers import Dhis2
 
 
 def test_params_must_be_an_object(db) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.models import Run
 from jobs.tasks import execute_run
-from tests.jobs.handlers import Dhis2, dhis2_fixture  # noqa: F401 (the `dhis2` fixture)
+from tests.jobs.handlers import Dhis2
 from transfers.services import start_transfer
 
 

@@ -64,7 +64,7 @@ def client_for(sim: Simulator, auth: Any = ("admin", "district"), **kw: Any) -> 
     return httpx.Client(transport=sim.transport(), base_url="http://sim.local", auth=auth, **kw)
 
 
-def wait_for(fetch: Callable[[], T | None], what: str, *, attempts: int) -> T:
+def poll_until(fetch: Callable[[], T | None], what: str, *, attempts: int) -> T:
     """Call `fetch` every 10 ms until it returns something: the simulator runs its async jobs
     on a timer, so a test polls as a client would. `what` names the wait in the failure."""
     for _ in range(attempts):

@@ -7,9 +7,8 @@ from collections.abc import Callable
 import httpx
 
 from simulator import Simulator
-from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import FAC, FAC2, RCH, assert_shape, client_for
+from tests.simulator.helpers import FAC, FAC2, RCH, ROOT, assert_shape, client_for
 
 
 def _body(*periods: str, ou: str = FAC) -> dict[str, object]:
@@ -106,7 +105,7 @@ def test_get_requires_parameters(client: httpx.Client) -> None:
         params={
             "dataSet": RCH,
             "period": "202405",
-            "orgUnit": DEMO["organisationUnits"]["Demoland"],
+            "orgUnit": ROOT,
             "children": "true",
         },
     )

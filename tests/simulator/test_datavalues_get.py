@@ -10,7 +10,7 @@ import pytest
 from simulator import Simulator
 from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import FAC, RCH, ROOT, assert_shape, client_for
+from tests.simulator.helpers import ANC1, FAC, NORTH, RCH, ROOT, assert_shape, client_for
 
 
 def _slice(client: httpx.Client, **extra: object) -> httpx.Response:
@@ -47,14 +47,13 @@ def test_single_set_header_and_values_match_recording(
 
 def test_no_header_for_ranges_and_element_queries(make_sim: Callable[..., Simulator]) -> None:
     with client_for(make_sim("2.41.0.1")) as c:
-        de = DEMO["dataElements"]["ANC 1st visit"]
         body = c.get(
             "/api/dataValueSets",
-            params={"dataElement": de, "period": "202405", "orgUnit": ROOT, "children": "true"},
+            params={"dataElement": ANC1, "period": "202405", "orgUnit": ROOT, "children": "true"},
         ).json()
     sample = load_sample("dataValueSets-get-dataElement-period-2.41.json")
     assert_shape(body, sample)
-    assert {v["dataElement"] for v in body["dataValues"]} == {de}
+    assert {v["dataElement"] for v in body["dataValues"]} == {ANC1}
     assert len(body["dataValues"]) > 20  # descendants included
 
 
@@ -78,14 +77,13 @@ def test_empty_result(client: httpx.Client) -> None:
 
 
 def test_children_and_limit(client: httpx.Client) -> None:
-    north = DEMO["organisationUnits"]["Northern Region"]
     without = client.get(
-        "/api/dataValueSets", params={"dataSet": RCH, "period": "202405", "orgUnit": north}
+        "/api/dataValueSets", params={"dataSet": RCH, "period": "202405", "orgUnit": NORTH}
     ).json()
     assert without["dataValues"] == []
     body = client.get(
         "/api/dataValueSets",
-        params={"dataSet": RCH, "period": "202405", "orgUnit": north, "children": "true"},
+        params={"dataSet": RCH, "period": "202405", "orgUnit": NORTH, "children": "true"},
     ).json()
     assert "dataSet" not in body and len(body["dataValues"]) > 100
     limited = client.get(
@@ -93,7 +91,7 @@ def test_children_and_limit(client: httpx.Client) -> None:
         params={
             "dataSet": RCH,
             "period": "202405",
-            "orgUnit": north,
+            "orgUnit": NORTH,
             "children": "true",
             "limit": 7,
         },

@@ -23,7 +23,7 @@ from tests.simulator.helpers import (
     STAFF,
     assert_shape,
     client_for,
-    wait_for,
+    poll_until,
 )
 
 DEFAULT = "HllvX50cXC0"
@@ -431,7 +431,7 @@ def _wait_done(c: httpx.Client, url: str) -> list[dict[str, Any]]:
         answer = c.get(url).json()
         return answer if answer and answer[0]["completed"] else None
 
-    return wait_for(notes, "job", attempts=200)
+    return poll_until(notes, "job", attempts=200)
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,8 @@ import httpx
 import pytest
 
 from simulator import Simulator
-from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import RCH, assert_shape, client_for
+from tests.simulator.helpers import ANC1, RCH, assert_shape, client_for
 
 
 def _report(r: httpx.Response) -> dict[str, Any]:
@@ -36,7 +35,7 @@ def test_export_selected_types_and_defaults(client: httpx.Client) -> None:
         "/api/metadata",
         params={"dataElements": "true", "filter": "code:eq:DE_ANC1", "fields": "id"},
     ).json()
-    assert filtered["dataElements"] == [{"id": DEMO["dataElements"]["ANC 1st visit"]}]
+    assert filtered["dataElements"] == [{"id": ANC1}]
 
 
 def test_dependency_export_round_trip(make_sim: Callable[..., Simulator]) -> None:

@@ -11,7 +11,7 @@ import pytest
 from simulator import Simulator
 from simulator.datasets import DEMO
 from tests.samples import load_sample
-from tests.simulator.helpers import NORTH, RCH, ROOT, assert_shape, client_for
+from tests.simulator.helpers import ANC1, NORTH, RCH, ROOT, assert_shape, client_for
 
 
 def test_pager_page1_and_page2_match_recording(client: httpx.Client) -> None:
@@ -189,7 +189,7 @@ def test_filters(client: httpx.Client) -> None:
     in_rch = ids(f"dataSetElements.dataSet.id:eq:{RCH}")
     assert len(in_rch) == 13
     assert len(ids(f"dataSetElements.dataSet.id:!eq:{RCH}")) == 21 - 13
-    assert ids("code:eq:DE_ANC1") == {DEMO["dataElements"]["ANC 1st visit"]}
+    assert ids("code:eq:DE_ANC1") == {ANC1}
     assert len(ids("code:in:[DE_ANC1,DE_ANC4]")) == 2
     assert len(ids("code:!in:[DE_ANC1,DE_ANC4]")) == 19
     assert len(ids("name:like:doses")) == 2

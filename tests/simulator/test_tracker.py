@@ -9,18 +9,18 @@ import httpx
 import pytest
 
 from simulator import Simulator
-from simulator.datasets import DEMO
 from tests.samples import load_sample
 from tests.simulator.helpers import (
     ACT,
     AGE,
     FAC,
+    NORTH,
     PROGRAM,
     ROOT,
     STAGE,
     assert_shape,
     client_for,
-    wait_for,
+    poll_until,
 )
 
 
@@ -214,7 +214,7 @@ def _wait_report(c: httpx.Client, job_id: str) -> dict[str, Any]:
         r = c.get(f"/api/tracker/jobs/{job_id}/report")
         return r.json() if r.status_code == 200 else None
 
-    return wait_for(report, "tracker job", attempts=300)
+    return poll_until(report, "tracker job", attempts=300)
 
 
 @pytest.mark.parametrize(
@@ -256,7 +256,7 @@ def test_tracker_async_import(
 
 def test_tracker_sync_validation_errors(make_sim: Callable[..., Simulator]) -> None:
     sim = make_sim(dataset="demo-destination")
-    outside = DEMO["organisationUnits"]["Northern Region"]
+    outside = NORTH
     bad = [
         _event("EvtBad00001", program="NoProgram1"),
         _event("EvtBad00002", orgUnit="NoOrgUnit01"),

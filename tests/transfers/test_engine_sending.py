@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,18 +12,14 @@ import respx
 
 from dhis2.auth import BasicAuth
 from dhis2.client import Client, RetryEvent, RetryPolicy
+from tests.samples import load_sample as load
 from transfers.chunking import Chunk, chunk_key
 from transfers.conflicts import ConflictLog
 from transfers.mapping import DataValue
 from transfers.sending import ImportAborted, Importer
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 BASE = "https://destination.example.org"
 API = f"{BASE}/api"
-
-
-def load(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text())
 
 
 def summary(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -15,6 +13,7 @@ import respx
 
 from dhis2.auth import BasicAuth
 from dhis2.client import Client, RetryPolicy
+from tests.samples import load_sample
 from transfers.fetch import (
     Fetcher,
     FetchFailed,
@@ -30,7 +29,6 @@ from transfers.fetch import (
 from transfers.mapping import DataValue
 from transfers.preflight import org_units_per_request
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "dhis2"
 BASE = "https://source.example.org/dhis"
 
 
@@ -204,7 +202,7 @@ def test_last_updated_needs_an_aware_watermark() -> None:
 
 
 def test_source_clock_from_system_info_sample() -> None:
-    info = json.loads((FIXTURES / "system-info-2.40.4.1.json").read_text())
+    info = load_sample("system-info-2.40.4.1.json")
     clock = source_clock(info)
     assert clock.tz_name == "Etc/UTC"
     assert clock.server_time == datetime(2024, 7, 26, 18, 0, 27, 695000, tzinfo=UTC)
@@ -296,7 +294,7 @@ def test_fetch_failure_names_the_request(client: Client) -> None:
 
 
 def test_empty_answer_is_fine_and_junk_is_reported(client: Client) -> None:
-    empty = json.loads((FIXTURES / "dataValueSets-get-empty.android-fixture.json").read_text())
+    empty = load_sample("dataValueSets-get-empty.android-fixture.json")
     with respx.mock(base_url=f"{BASE}/api") as mock:
         mock.get("/dataValueSets").mock(
             side_effect=[httpx.Response(200, json=empty), httpx.Response(200, json=[1, 2])]

@@ -11,7 +11,7 @@ from django.test import Client
 
 from connections.services import save_profile
 from jobs.models import Run
-from tests.conftest import api_as
+from tests.conftest import api_as, instance_with_secret
 from transfers.models import Transfer, TransferConflict
 from transfers.services import save_transfer, start_transfer
 
@@ -188,12 +188,8 @@ def test_switching_to_uid_with_code_rows_is_400(alice: User, transfer: Transfer)
 def test_pointing_the_profile_elsewhere_resets_its_transfers_watermarks(
     transfer: Transfer, source_instance
 ) -> None:
-    from connections.models import Instance
-
     with_watermark(transfer)
-    other = Instance(name="Other", base_url="https://other.example.org", username="a")
-    other.set_password("b")
-    other.save()
+    other = instance_with_secret("Other", "https://other.example.org", username="a", password="b")
     save_profile(transfer.profile, user=None, destination=other)
     transfer.refresh_from_db()
     assert transfer.watermark is None

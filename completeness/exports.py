@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db.models import QuerySet
+
+from jobs.faces import spreadsheet_cell
 
 from .models import ROW_API_FIELDS, CompletenessAssessment, CompletenessRow
 
@@ -30,16 +31,12 @@ ROW_COLUMNS = [
 MISSING_COLUMNS = [
     "org_unit", "org_unit_name", "level", "period", "data_element", "data_element_name",
 ]  # fmt: skip
-_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
 
 
 def safe(value: Any) -> Any:
-    """Neutralise text a spreadsheet would run as a formula; numbers and booleans pass."""
-    if not isinstance(value, str):
-        return value
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
+    """Neutralise text a spreadsheet would run as a formula (`spreadsheet_cell`, as the CSV
+    downloads do); numbers and booleans pass as they are, so XLSX cells keep their types."""
+    return spreadsheet_cell(value) if isinstance(value, str) else value
 
 
 def parameters(assessment: CompletenessAssessment) -> list[tuple[str, Any]]:
